@@ -1,0 +1,19 @@
+//! # ravelin-kernel
+//!
+//! The `#![no_std]` kernel of Ravelin, a fault-tolerant runtime in the Erlang tradition:
+//! lightweight processes ([`lightproc`]) that the scheduler runs, mailboxes connect and
+//! supervisors restart. It needs no heap: procs can live in a static
+//! [`ProcPool`](lightproc::ProcPool). The `alloc` feature adds heap-backed spawn; `std`
+//! (the default) also catches panics at the poll boundary, turning them into values.
+//!
+//! Everything that is not the product itself comes from the platform through
+//! `ravelin-hal`; every atomic and `UnsafeCell` goes through one shim module so the
+//! loom models in `loom-tests/` check the real code.
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod lightproc;
+mod sync;

@@ -1,0 +1,334 @@
+//! [`Cell`]: one lightproc's memory (header, storage tag, scheduler, future or output)
+//! and the monomorphised functions behind its [`VTable`].
+//!
+//! Every function here takes the proc as a `NonNull<Header>` and makes only short-lived
+//! references from it, never one that is still live when the memory may be freed.
+
+use core::future::Future;
+use core::mem::{self, ManuallyDrop};
+use core::pin::Pin;
+use core::ptr::{self, NonNull};
+use core::task::{Context, Poll};
+
+use super::header::{Header, VTable};
+use super::state::{IdleAction, RunAction};
+use super::storage::Storage;
+use super::{JoinError, Panic, ProcStack, Runnable, Schedule, ScheduleReason, unwind, waker};
+use crate::sync::UnsafeCell;
+
+/// The memory of one lightproc. `#[repr(C)]` keeps the header at offset 0.
+#[repr(C)]
+pub(crate) struct Cell<F: Future, S, A> {
+    header: Header,
+    storage: A,
+    scheduler: S,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+/// The future, then its output, then nothing once the output was taken.
+///
+/// `#[repr(C)]` gives the enum a separate tag, so the compiler cannot hide the tag in a
+/// niche inside a self-referential future, where writing or reading it would alias the
+/// future's own pointers (rust-lang/miri#3780, mycelium#483, TRAPS.md #10).
+#[repr(C)]
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+/// Writes `Stage::Consumed` when dropped, also while unwinding from a panicking drop, so
+/// a stage is never left half-dropped.
+struct ConsumeOnDrop<F: Future>(*mut Stage<F>);
+
+impl<F: Future> Drop for ConsumeOnDrop<F> {
+    fn drop(&mut self) {
+        // SAFETY: the stage was just dropped in place (or is being unwound from); writing
+        // without dropping the old value is what is needed, and the caller owns it.
+        unsafe { ptr::write(self.0, Stage::Consumed) }
+    }
+}
+
+/// Holds a reference for the length of a scope (TRAPS.md #1).
+struct RefGuard(NonNull<Header>);
+
+impl Drop for RefGuard {
+    fn drop(&mut self) {
+        // SAFETY: the guard owns one reference, so the header is alive.
+        let header = unsafe { self.0.as_ref() };
+        if header.state.ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { (header.vtable.dealloc)(self.0) }
+        }
+    }
+}
+
+impl<F, S, A> Cell<F, S, A>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+    A: Storage,
+{
+    const VTABLE: VTable = VTable {
+        run: Self::run,
+        schedule: Self::schedule,
+        read_output: Self::read_output,
+        drop_output: Self::drop_output,
+        dealloc: Self::dealloc,
+    };
+
+    /// A new cell, scheduled once, with a handle: two references.
+    pub(crate) fn new(future: F, scheduler: S, storage: A, stack: ProcStack) -> Self {
+        Self {
+            header: Header::new(&Self::VTABLE, stack),
+            storage,
+            scheduler,
+            stage: UnsafeCell::new(Stage::Running(future)),
+        }
+    }
+
+    /// # Safety
+    /// The caller holds a reference, and drops the returned borrow before releasing it.
+    unsafe fn get<'a>(ptr: NonNull<Header>) -> &'a Self {
+        // SAFETY: the header is at offset 0 of a live `Cell<F, S, A>` (the vtable that
+        // led here is this type's), and it stays alive while the caller's reference does.
+        unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    /// `VTable::run`.
+    unsafe fn run(ptr: NonNull<Header>) {
+        // SAFETY: the Runnable's reference keeps the proc alive; `this` is not used
+        // after that reference is released below.
+        let this = unsafe { Self::get(ptr) };
+        match this.header.state.transition_to_running() {
+            // SAFETY: RUNNING is set, so the stage is ours (rule 1).
+            RunAction::Cancel => unsafe { Self::cancel(ptr) },
+            RunAction::Poll { first } => {
+                if first {
+                    this.scheduler.started(&this.header.stack);
+                }
+                // SAFETY: RUNNING is set, so the stage is ours (rule 1).
+                match unsafe { Self::poll(ptr) } {
+                    // SAFETY: still RUNNING; the Runnable's reference passes on.
+                    Poll::Ready(result) => unsafe { Self::complete(ptr, result) },
+                    Poll::Pending => match this.header.state.transition_to_idle() {
+                        IdleAction::Released { last: false } => {}
+                        // SAFETY: the Runnable's reference was the last one.
+                        IdleAction::Released { last: true } => unsafe { Self::dealloc(ptr) },
+                        // SAFETY: the Runnable's reference moves to the new Runnable.
+                        IdleAction::Reschedule => unsafe {
+                            Self::schedule(ptr, ScheduleReason::Yielded)
+                        },
+                        // SAFETY: still RUNNING, so the stage is ours.
+                        IdleAction::Cancel => unsafe { Self::cancel(ptr) },
+                    },
+                }
+            }
+        }
+    }
+
+    /// Polls the future; on `Ready` or a panic the future is dropped before returning.
+    ///
+    /// # Safety
+    /// The caller set RUNNING (rule 1) and holds the Runnable's reference.
+    unsafe fn poll(ptr: NonNull<Header>) -> Poll<Result<F::Output, JoinError>> {
+        // SAFETY: the caller's reference keeps the proc alive during this call.
+        let this = unsafe { Self::get(ptr) };
+        // The poll borrows the Runnable's reference: this waker is never dropped, and a
+        // clone of it adds a reference of its own.
+        // SAFETY: `ptr` is a live proc header.
+        let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
+        let mut cx = Context::from_waker(&waker);
+        let polled = unwind::catch(|| {
+            this.stage.with_mut(|stage| {
+                // SAFETY: the stage is ours (rule 1). A future in the stage is never
+                // moved until it is dropped in place, so pinning it is sound.
+                match unsafe { &mut *stage } {
+                    Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
+                    _ => unreachable!("a RUNNING lightproc holds its future"),
+                }
+            })
+        });
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            // SAFETY (both arms): the stage is ours (rule 1).
+            Ok(Poll::Ready(output)) => Poll::Ready(match unsafe { Self::clear_stage(ptr) } {
+                Ok(()) => Ok(output),
+                Err(panic) => {
+                    // The future's destructor panicked: that is the proc's fault too.
+                    let _ = unwind::catch(move || drop(output));
+                    Err(JoinError::Panicked(panic))
+                }
+            }),
+            Err(panic) => {
+                let _ = unsafe { Self::clear_stage(ptr) };
+                Poll::Ready(Err(JoinError::Panicked(panic)))
+            }
+        }
+    }
+
+    /// Drops whatever the stage holds, in place, and leaves it `Consumed`.
+    ///
+    /// # Safety
+    /// The caller owns the stage (rule 1, 2 or 4).
+    unsafe fn clear_stage(ptr: NonNull<Header>) -> Result<(), Panic> {
+        // SAFETY: the caller's ownership of the stage implies the proc is alive.
+        let this = unsafe { Self::get(ptr) };
+        this.stage.with_mut(|stage| {
+            unwind::catch(|| {
+                let _consume = ConsumeOnDrop(stage);
+                // SAFETY: the stage is ours; a pinned future is dropped where it lies,
+                // and `ConsumeOnDrop` overwrites the dropped value even on unwind.
+                unsafe { ptr::drop_in_place(stage) }
+            })
+        })
+    }
+
+    /// Drops the future of a cancelled proc (here, on the worker: TRAPS.md #3) and
+    /// completes the proc with `Cancelled`.
+    ///
+    /// # Safety
+    /// The caller set RUNNING and gives up the Runnable's reference.
+    unsafe fn cancel(ptr: NonNull<Header>) {
+        // SAFETY: the stage is ours (rule 1).
+        let result = match unsafe { Self::clear_stage(ptr) } {
+            Ok(()) => Err(JoinError::Cancelled),
+            Err(panic) => Err(JoinError::Panicked(panic)),
+        };
+        // SAFETY: still RUNNING; the reference passes on.
+        unsafe { Self::complete(ptr, result) }
+    }
+
+    /// Stores the result, publishes COMPLETE, wakes the joiner, releases the Runnable's
+    /// reference.
+    ///
+    /// # Safety
+    /// The caller set RUNNING, the future is already dropped, and the caller gives up
+    /// the Runnable's reference.
+    unsafe fn complete(ptr: NonNull<Header>, result: Result<F::Output, JoinError>) {
+        {
+            // SAFETY: the Runnable's reference keeps the proc alive in this block.
+            let this = unsafe { Self::get(ptr) };
+            let stack = &this.header.stack;
+            match &result {
+                Ok(_) => this.scheduler.completed(stack),
+                Err(error) => this.scheduler.failed(stack, error),
+            }
+            // SAFETY: the stage is ours until COMPLETE is published (rule 1); it is
+            // `Consumed`, so the assignment drops nothing.
+            this.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
+            let before = this.header.state.transition_to_complete();
+            if !before.has_handle() {
+                // SAFETY: no handle at completion: the output is ours (rule 2).
+                unsafe { Self::drop_output(ptr) };
+            } else if before.has_join_waker() {
+                // SAFETY: COMPLETE and JOIN_WAKER are set: the slot is only read (rule 3).
+                unsafe { this.header.wake_join() };
+                if !this.header.state.unset_waker_after_complete().has_handle() {
+                    // SAFETY: COMPLETE set and the handle gone: the slot is ours (rule 3).
+                    unsafe { this.header.set_join_waker(None) };
+                }
+            }
+        }
+        // SAFETY: the header is alive until this, the Runnable's, reference is dropped.
+        if unsafe { ptr.as_ref() }.state.ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { Self::dealloc(ptr) }
+        }
+    }
+
+    /// `VTable::schedule`.
+    unsafe fn schedule(ptr: NonNull<Header>, reason: ScheduleReason) {
+        // The scheduler lives inside this proc. Once the Runnable is handed over, another
+        // worker may run it to completion and drop the last reference while `schedule` is
+        // still running here; a temporary reference keeps the memory alive (TRAPS.md #1).
+        // A zero-sized scheduler has no memory to lose.
+        let _guard = (mem::size_of::<S>() != 0).then(|| {
+            // SAFETY: the caller owns a reference, so the header is alive.
+            unsafe { ptr.as_ref() }.state.ref_inc();
+            RefGuard(ptr)
+        });
+        // SAFETY: the caller's reference (or the guard) keeps the proc alive for the
+        // call; the caller's reference becomes the Runnable's.
+        let this = unsafe { Self::get(ptr) };
+        let runnable = unsafe { Runnable::from_header(ptr) };
+        this.scheduler.schedule(runnable, reason);
+    }
+
+    /// `VTable::read_output`.
+    unsafe fn read_output(ptr: NonNull<Header>, dst: *mut ()) {
+        // SAFETY: the handle's reference keeps the proc alive during this call.
+        let this = unsafe { Self::get(ptr) };
+        let output = this.stage.with_mut(|stage| {
+            // SAFETY: the output is the handle's (rule 2). Only a finished stage is moved
+            // out: a future is never moved.
+            let stage = unsafe { &mut *stage };
+            match stage {
+                Stage::Finished(_) => match mem::replace(stage, Stage::Consumed) {
+                    Stage::Finished(output) => Some(output),
+                    _ => None,
+                },
+                _ => None,
+            }
+        });
+        // SAFETY: the caller passes a `*mut Option<Result<F::Output, JoinError>>`.
+        unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = output };
+    }
+
+    /// `VTable::drop_output`.
+    unsafe fn drop_output(ptr: NonNull<Header>) {
+        // SAFETY: the caller owns the output (rule 2), so the proc is alive.
+        let this = unsafe { Self::get(ptr) };
+        let output = this.stage.with_mut(|stage| {
+            // SAFETY: as in `read_output`.
+            let stage = unsafe { &mut *stage };
+            matches!(stage, Stage::Finished(_)).then(|| mem::replace(stage, Stage::Consumed))
+        });
+        // A panicking destructor of the output must not unwind into a worker or leave
+        // anything half-dropped: it is already out of the proc.
+        let _ = unwind::catch(move || drop(output));
+    }
+
+    /// `VTable::dealloc`.
+    unsafe fn dealloc(ptr: NonNull<Header>) {
+        // Drop the stage on its own first, so that a panicking future or output cannot
+        // keep the memory from being released (TRAPS.md #9).
+        // SAFETY: no references remain: everything is ours (rule 4).
+        let _ = unsafe { Self::clear_stage(ptr) };
+        // SAFETY: the cell came from `A` (it is recorded in the vtable's type) and no
+        // references remain.
+        unsafe { A::release(ptr.cast::<Self>()) }
+    }
+
+    /// Places a new cell in `storage`'s memory at `slot` and returns its header.
+    ///
+    /// # Safety
+    /// `slot` is valid for writing a `Self` and stays allocated until `A::release`.
+    pub(crate) unsafe fn write(slot: NonNull<Self>, cell: Self) -> NonNull<Header> {
+        // SAFETY: by the caller's contract.
+        unsafe { slot.as_ptr().write(cell) };
+        slot.cast()
+    }
+
+    /// Allocates a cell on the heap and returns its header.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn allocate(cell: Self) -> NonNull<Header> {
+        extern crate alloc;
+        let raw = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(cell));
+        // SAFETY: `Box::into_raw` never returns null.
+        unsafe { NonNull::new_unchecked(raw) }.cast()
+    }
+}
+
+impl<F: Future, S, A> Cell<F, S, A> {
+    /// The storage tag recorded in the cell.
+    ///
+    /// # Safety
+    /// `cell` is alive.
+    pub(crate) unsafe fn storage<'a>(cell: NonNull<Self>) -> &'a A {
+        // SAFETY: by the caller's contract.
+        unsafe { &(*cell.as_ptr()).storage }
+    }
+}

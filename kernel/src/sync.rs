@@ -1,0 +1,81 @@
+//! The synchronisation shim: every atomic and every `UnsafeCell` the kernel uses comes
+//! from here.
+//!
+//! Under `--cfg loom` the types are loom's, so the models in `loom-tests/` explore every
+//! interleaving of the kernel's real code; otherwise they are `core`'s, at zero cost.
+//! [`UnsafeCell`] follows loom's closure-based API (`with`, `with_mut`) in both builds,
+//! so that loom can see every access to a cell and report one that races.
+//!
+//! Two things deliberately bypass loom and say so where they are used:
+//! [`StorageCell`], the raw bytes of a static pool slot (the lightproc placed in it
+//! has its own tracked cells), and [`untracked`], counters that are labels rather than
+//! part of any protocol.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+#[cfg(not(loom))]
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+
+/// Raw storage that loom does not track: the bytes of a pool slot. Whatever is placed
+/// inside uses tracked cells of its own.
+pub(crate) use core::cell::UnsafeCell as StorageCell;
+
+/// Atomics that are not part of any concurrent protocol (unique ids), so loom need not
+/// see them and they can live in `static`s under loom too.
+pub(crate) mod untracked {
+    pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
+}
+
+/// `core::cell::UnsafeCell` with loom's access API.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    /// Wraps `value`.
+    pub(crate) const fn new(value: T) -> Self {
+        Self(core::cell::UnsafeCell::new(value))
+    }
+
+    /// Gives `f` a shared raw pointer to the value. The caller's protocol must exclude
+    /// concurrent writers for as long as `f` dereferences it.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Gives `f` a mutable raw pointer to the value. The caller's protocol must exclude
+    /// every other access for as long as `f` dereferences it.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Aborts the process: the answer to a reference count about to overflow, where
+/// unwinding could leave a freed lightproc reachable.
+#[cold]
+pub(crate) fn abort() -> ! {
+    #[cfg(feature = "std")]
+    {
+        extern crate std;
+        std::process::abort()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        // A panic while panicking aborts, whatever the panic strategy.
+        struct Abort;
+        impl Drop for Abort {
+            fn drop(&mut self) {
+                panic!("ravelin: aborting");
+            }
+        }
+        let _abort = Abort;
+        panic!("ravelin: reference count overflow");
+    }
+}

@@ -7,7 +7,7 @@
 //! so that loom can see every access to a cell and report one that races.
 //!
 //! Two things deliberately bypass loom and say so where they are used:
-//! [`StorageCell`], the raw bytes of a static pool slot (the lightproc placed in it
+//! [`UnsafeStorageCell`], the raw bytes of a static pool slot (the lightproc placed in it
 //! has its own tracked cells), and [`untracked`], counters that are labels rather than
 //! part of any protocol.
 
@@ -22,7 +22,7 @@ pub(crate) use loom::cell::UnsafeCell;
 
 /// Raw storage that loom does not track: the bytes of a pool slot. Whatever is placed
 /// inside uses tracked cells of its own.
-pub(crate) use core::cell::UnsafeCell as StorageCell;
+pub(crate) use core::cell::UnsafeCell as UnsafeStorageCell;
 
 /// Atomics that are not part of any concurrent protocol (unique ids), so loom need not
 /// see them and they can live in `static`s under loom too.

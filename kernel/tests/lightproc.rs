@@ -37,7 +37,11 @@ impl Schedule for Sched {
         self.0.inner.lock().unwrap().push_back((runnable, reason));
     }
     fn started(&self, stack: &ProcStack) {
-        self.0.log.lock().unwrap().push(format!("started {}", stack.id().get()));
+        self.0
+            .log
+            .lock()
+            .unwrap()
+            .push(format!("started {}", stack.id().get()));
     }
     fn completed(&self, stack: &ProcStack) {
         self.0
@@ -47,7 +51,11 @@ impl Schedule for Sched {
             .push(format!("completed {}", stack.id().get()));
     }
     fn failed(&self, stack: &ProcStack, error: &JoinError) {
-        let what = if error.is_cancelled() { "cancelled" } else { "panicked" };
+        let what = if error.is_cancelled() {
+            "cancelled"
+        } else {
+            "panicked"
+        };
         self.0
             .log
             .lock()
@@ -174,7 +182,10 @@ fn wake_reschedules_and_join_waker_fires_once_then_is_dropped() {
     assert_eq!(why, ScheduleReason::Woken);
     r.run();
     assert_eq!(joiner.0.load(SeqCst), 1);
-    assert!(matches!(poll_once(&mut h, &join_waker), Poll::Ready(Ok(()))));
+    assert!(matches!(
+        poll_once(&mut h, &join_waker),
+        Poll::Ready(Ok(()))
+    ));
     // The fired join waker was dropped when the output was read, before the handle.
     assert_eq!(Arc::strong_count(&joiner), 2);
     drop(h);
@@ -191,7 +202,11 @@ fn replacing_the_join_waker_wakes_only_the_new_one() {
     let second = Arc::new(CountingWaker::default());
     assert!(poll_once(&mut h, &Waker::from(first.clone())).is_pending());
     assert!(poll_once(&mut h, &Waker::from(second.clone())).is_pending());
-    assert_eq!(Arc::strong_count(&first), 1, "the replaced waker was dropped");
+    assert_eq!(
+        Arc::strong_count(&first),
+        1,
+        "the replaced waker was dropped"
+    );
     gate.open();
     q.run_all();
     assert_eq!(first.0.load(SeqCst), 0);
@@ -254,7 +269,11 @@ fn cancel_drops_the_future_on_the_worker_not_the_caller() {
     );
     r.run();
     h.cancel();
-    assert_eq!(dropped.load(SeqCst), 0, "cancel must not drop the future itself");
+    assert_eq!(
+        dropped.load(SeqCst),
+        0,
+        "cancel must not drop the future itself"
+    );
     h.cancel(); // twice is harmless
     let (r, why) = q.pop().unwrap();
     assert_eq!(why, ScheduleReason::Cancelled);
@@ -292,7 +311,11 @@ fn detached_proc_runs_and_drops_its_output() {
     let (r, h) = spawn(async move { DropCount(d) }, q.sched());
     h.detach();
     r.run();
-    assert_eq!(dropped.load(SeqCst), 1, "nobody can read the output: dropped");
+    assert_eq!(
+        dropped.load(SeqCst),
+        1,
+        "nobody can read the output: dropped"
+    );
     assert_eq!(q.freed(), 1);
 }
 
@@ -398,7 +421,10 @@ fn hooks_see_start_and_completion() {
     let (r, h) = spawn(async {}, q.sched());
     let id = h.id().get();
     r.run();
-    assert_eq!(q.log(), [format!("started {id}"), format!("completed {id}")]);
+    assert_eq!(
+        q.log(),
+        [format!("started {id}"), format!("completed {id}")]
+    );
 }
 
 #[test]
@@ -486,7 +512,7 @@ fn static_pool_hands_back_what_does_not_fit() {
             slot_size,
         }) => {
             assert!(needed > 512 && slot_size == 128);
-            let _ = future; // handed back intact
+            drop(future); // handed back intact
         }
         _ => panic!("expected TooLarge"),
     }
@@ -498,4 +524,84 @@ fn static_pool_hands_back_what_does_not_fit() {
     drop(h);
     assert_eq!(SMALL.in_use(), 0);
     assert!(SMALL.spawn(async { 3u8 }, q.sched()).is_ok());
+}
+
+/// Blocks the calling thread on a future (the joiner side of cross-thread tests).
+fn block_on<F: Future + Unpin>(mut fut: F) -> F::Output {
+    struct Unparker(std::thread::Thread);
+    impl Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unparker(std::thread::current())));
+    loop {
+        if let Poll::Ready(out) = poll_once(&mut fut, &waker) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn procs_woken_from_other_threads_run_on_two_workers_and_complete_once() {
+    let n: usize = if cfg!(miri) { 12 } else { 2_000 };
+    let q = Queue::default();
+    let ready = Arc::new(std::sync::Condvar::new());
+    let gates: Vec<Arc<Gate>> = (0..n).map(|_| Arc::new(Gate::default())).collect();
+    let handles: Vec<ProcHandle<usize>> = gates
+        .iter()
+        .enumerate()
+        .map(|(i, gate)| {
+            let wait = gate.clone().wait();
+            let (r, h) = spawn(
+                async move {
+                    wait.await;
+                    i
+                },
+                q.sched(),
+            );
+            r.schedule();
+            h
+        })
+        .collect();
+
+    let finished = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (q, ready, finished) = (q.clone(), ready.clone(), finished.clone());
+            std::thread::spawn(move || {
+                while finished.load(SeqCst) < n {
+                    let next = q.inner.lock().unwrap().pop_front();
+                    match next {
+                        Some((r, _)) => r.run(),
+                        None => {
+                            let guard = q.inner.lock().unwrap();
+                            let _ = ready
+                                .wait_timeout(guard, std::time::Duration::from_millis(1))
+                                .unwrap();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let opener = std::thread::spawn(move || {
+        for gate in gates.iter().rev() {
+            gate.open();
+        }
+    });
+    let mut seen = vec![false; n];
+    for h in handles {
+        let i = block_on(h).unwrap();
+        assert!(!seen[i]);
+        seen[i] = true;
+        finished.fetch_add(1, SeqCst);
+    }
+    opener.join().unwrap();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert!(seen.iter().all(|s| *s));
+    assert_eq!(q.freed(), n);
 }

@@ -107,6 +107,9 @@ where
 /// # Safety
 /// `header` is a new proc with its two initial references; `T` is its output type.
 unsafe fn split<T>(header: NonNull<Header>) -> (Runnable, ProcHandle<T>) {
-    // SAFETY: each side takes one of the two initial references.
-    unsafe { (Runnable::from_header(header), ProcHandle::from_header(header)) }
+    // SAFETY: the Runnable takes one of the two initial references.
+    let runnable = unsafe { Runnable::from_header(header) };
+    // SAFETY: the handle takes the other; `T` is the output type (caller's contract).
+    let handle = unsafe { ProcHandle::from_header(header) };
+    (runnable, handle)
 }

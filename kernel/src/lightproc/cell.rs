@@ -142,9 +142,10 @@ where
         let mut cx = Context::from_waker(&waker);
         let polled = unwind::catch(|| {
             this.stage.with_mut(|stage| {
-                // SAFETY: the stage is ours (rule 1). A future in the stage is never
-                // moved until it is dropped in place, so pinning it is sound.
+                // SAFETY: the stage is ours (rule 1).
                 match unsafe { &mut *stage } {
+                    // SAFETY: a future in the stage is never moved until it is dropped
+                    // in place, so pinning it is sound.
                     Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
                     _ => unreachable!("a RUNNING lightproc holds its future"),
                 }
@@ -152,7 +153,7 @@ where
         });
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
-            // SAFETY (both arms): the stage is ours (rule 1).
+            // SAFETY: the stage is ours (rule 1).
             Ok(Poll::Ready(output)) => Poll::Ready(match unsafe { Self::clear_stage(ptr) } {
                 Ok(()) => Ok(output),
                 Err(panic) => {
@@ -162,6 +163,8 @@ where
                 }
             }),
             Err(panic) => {
+                // SAFETY: the stage is ours (rule 1). A second panic, from the future's
+                // destructor, adds nothing to the first.
                 let _ = unsafe { Self::clear_stage(ptr) };
                 Poll::Ready(Err(JoinError::Panicked(panic)))
             }
@@ -250,9 +253,9 @@ where
             unsafe { ptr.as_ref() }.state.ref_inc();
             RefGuard(ptr)
         });
-        // SAFETY: the caller's reference (or the guard) keeps the proc alive for the
-        // call; the caller's reference becomes the Runnable's.
+        // SAFETY: the caller's reference (or the guard) keeps the proc alive for the call.
         let this = unsafe { Self::get(ptr) };
+        // SAFETY: the caller's reference becomes the Runnable's.
         let runnable = unsafe { Runnable::from_header(ptr) };
         this.scheduler.schedule(runnable, reason);
     }

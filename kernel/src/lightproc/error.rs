@@ -71,10 +71,11 @@ impl Panic {
         #[cfg(feature = "std")]
         {
             let payload = &*self.payload.0;
-            payload
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<std::string::String>().map(|s| s.as_str()))
+            payload.downcast_ref::<&'static str>().copied().or_else(|| {
+                payload
+                    .downcast_ref::<std::string::String>()
+                    .map(|s| s.as_str())
+            })
         }
         #[cfg(not(feature = "std"))]
         match self.never {}
@@ -89,13 +90,16 @@ impl Panic {
 
 impl fmt::Debug for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Panic(..)")
+        f.debug_tuple("Panic").field(&self.message()).finish()
     }
 }
 
 impl fmt::Display for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a panic payload")
+        match self.message() {
+            Some(message) => f.write_str(message),
+            None => f.write_str("a non-string panic payload"),
+        }
     }
 }
 

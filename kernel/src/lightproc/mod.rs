@@ -48,9 +48,9 @@ mod storage;
 mod unwind;
 mod waker;
 
+pub use builder::Builder;
 #[cfg(feature = "alloc")]
 pub use builder::spawn;
-pub use builder::Builder;
 pub use error::{JoinError, Panic, SpawnError};
 pub use handle::ProcHandle;
 pub use pool::{ProcPool, SLOT_ALIGN};

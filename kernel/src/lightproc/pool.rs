@@ -29,7 +29,7 @@ use super::cell::Cell;
 use super::header::Header;
 use super::storage::Storage;
 use super::{ProcStack, Schedule, SpawnError};
-use crate::sync::{AtomicBool, AtomicUsize, Ordering, StorageCell};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeStorageCell};
 
 /// The alignment of every pool slot.
 pub const SLOT_ALIGN: usize = 16;
@@ -44,7 +44,7 @@ pub struct ProcPool<const N: usize, const SIZE: usize> {
 
 struct Slot<const SIZE: usize> {
     used: AtomicBool,
-    mem: StorageCell<MaybeUninit<SlotMem<SIZE>>>,
+    mem: UnsafeStorageCell<MaybeUninit<SlotMem<SIZE>>>,
 }
 
 #[repr(C, align(16))]
@@ -90,7 +90,7 @@ impl<const N: usize, const SIZE: usize> ProcPool<N, SIZE> {
             slots: [const {
                 Slot {
                     used: AtomicBool::new(false),
-                    mem: StorageCell::new(MaybeUninit::uninit()),
+                    mem: UnsafeStorageCell::new(MaybeUninit::uninit()),
                 }
             }; N],
             hint: AtomicUsize::new(0),
@@ -104,7 +104,7 @@ impl<const N: usize, const SIZE: usize> ProcPool<N, SIZE> {
         Self {
             slots: core::array::from_fn(|_| Slot {
                 used: AtomicBool::new(false),
-                mem: StorageCell::new(MaybeUninit::uninit()),
+                mem: UnsafeStorageCell::new(MaybeUninit::uninit()),
             }),
             hint: AtomicUsize::new(0),
         }
@@ -163,9 +163,10 @@ impl<const N: usize, const SIZE: usize> ProcPool<N, SIZE> {
             return Err(SpawnError::Full(future));
         };
         let cell = Cell::new(future, schedule, PoolSlot(&slot.used), stack);
+        let memory = NonNull::from(&slot.mem).cast::<Cell<F, S, PoolSlot>>();
         // SAFETY: the slot was claimed, so its memory is ours until `PoolSlot::release`
         // clears the flag; it is large and aligned enough (checked above).
-        Ok(unsafe { Cell::write(NonNull::new_unchecked(slot.mem.get()).cast(), cell) })
+        Ok(unsafe { Cell::write(memory, cell) })
     }
 
     /// Claims a free slot, if there is one.

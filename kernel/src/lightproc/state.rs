@@ -61,7 +61,7 @@ const REF_ONE: usize = 1 << REF_SHIFT;
 const REF_MAX: usize = isize::MAX as usize;
 
 /// A newly spawned proc: scheduled once, with a handle, two references.
-const INITIAL: usize = SCHEDULED | HANDLE | 2 * REF_ONE;
+const INITIAL: usize = SCHEDULED | HANDLE | (2 * REF_ONE);
 
 /// The atomic state word.
 pub(crate) struct State(AtomicUsize);

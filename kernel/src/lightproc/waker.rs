@@ -32,17 +32,19 @@ unsafe fn header(data: *const ()) -> NonNull<Header> {
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a waker's header pointer.
+    let ptr = unsafe { header(data) };
     // SAFETY: the waker being cloned owns a reference, so the header is alive.
-    unsafe { header(data).as_ref() }.state.ref_inc();
+    unsafe { ptr.as_ref() }.state.ref_inc();
     RawWaker::new(data, &VTABLE)
 }
 
 unsafe fn wake(data: *const ()) {
-    // SAFETY: waking by value is waking by reference, then dropping the waker's reference.
-    unsafe {
-        wake_by_ref(data);
-        drop_waker(data);
-    }
+    // SAFETY: waking by value is waking by reference, then dropping the waker's
+    // reference, which is still held during the wake.
+    unsafe { wake_by_ref(data) };
+    // SAFETY: the waker's reference is given up exactly once, here.
+    unsafe { drop_waker(data) };
 }
 
 unsafe fn wake_by_ref(data: *const ()) {

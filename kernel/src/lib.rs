@@ -16,4 +16,5 @@
 extern crate std;
 
 pub mod lightproc;
+pub mod sched;
 mod sync;

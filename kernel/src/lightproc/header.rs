@@ -34,6 +34,8 @@ pub(crate) struct Header {
     /// The waker of the task awaiting the `ProcHandle`; access by state rule 3.
     join_waker: UnsafeCell<Option<Waker>>,
     pub(crate) stack: ProcStack,
+    /// The next proc in an intrusive run queue; access by state rule 5.
+    queue_next: UnsafeCell<Option<NonNull<Header>>>,
 }
 
 impl Header {
@@ -43,6 +45,7 @@ impl Header {
             vtable,
             join_waker: UnsafeCell::new(None),
             stack,
+            queue_next: UnsafeCell::new(None),
         }
     }
 
@@ -81,6 +84,31 @@ impl Header {
             // SAFETY: by the caller's contract the access is exclusive.
             unsafe { *slot = waker }
         });
+    }
+}
+
+impl Header {
+    /// The queue link of `this`.
+    ///
+    /// # Safety
+    /// The caller owns the proc's `Runnable` (so it is alive, and the link is the
+    /// caller's by state rule 5).
+    pub(crate) unsafe fn queue_next(this: NonNull<Self>) -> Option<NonNull<Header>> {
+        // SAFETY: alive by the caller's contract.
+        let header = unsafe { this.as_ref() };
+        // SAFETY: by the caller's contract no one else accesses the link.
+        header.queue_next.with(|next| unsafe { *next })
+    }
+
+    /// Sets the queue link of `this`.
+    ///
+    /// # Safety
+    /// As for [`queue_next`](Self::queue_next).
+    pub(crate) unsafe fn set_queue_next(this: NonNull<Self>, next: Option<NonNull<Header>>) {
+        // SAFETY: alive by the caller's contract.
+        let header = unsafe { this.as_ref() };
+        // SAFETY: by the caller's contract the access is exclusive.
+        header.queue_next.with_mut(|slot| unsafe { *slot = next });
     }
 }
 

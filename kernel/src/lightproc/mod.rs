@@ -38,7 +38,7 @@ mod builder;
 mod cell;
 mod error;
 mod handle;
-mod header;
+pub(crate) mod header;
 mod pool;
 mod runnable;
 mod schedule;

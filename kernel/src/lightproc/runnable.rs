@@ -73,6 +73,12 @@ impl Runnable {
         (*borrowed).clone()
     }
 
+    /// Gives up the Runnable for its header pointer (the reference goes with it), for
+    /// the kernel's intrusive queues.
+    pub(crate) fn into_header(self) -> NonNull<Header> {
+        ManuallyDrop::new(self).ptr
+    }
+
     /// Turns the Runnable into a raw pointer, for intrusive or lock-free queues.
     pub fn into_raw(self) -> NonNull<()> {
         ManuallyDrop::new(self).ptr.cast()

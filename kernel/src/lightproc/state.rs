@@ -42,6 +42,8 @@
 //!    gone, the slot belongs to whichever side is left, which drops the waker (so a fired
 //!    waker never outlives the wake-up: TRAPS.md #4).
 //! 4. The memory is freed by whoever drops the last reference.
+//! 5. The header's queue link belongs to whoever holds the proc's `Runnable`: the proc
+//!    is in at most one run queue at a time, because at most one `Runnable` exists.
 //!
 //! Cancellation never drops the future on the cancelling thread (TRAPS.md #3): it sets
 //! CANCELLED and, if the proc is idle, schedules it so that a worker drops it.

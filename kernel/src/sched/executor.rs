@@ -1,0 +1,276 @@
+//! [`Executor`]: the single-core executor, for bare metal (and for tests).
+//!
+//! One worker runs a loop over one [`RunQueue`]: take every ready proc, run each once,
+//! and when nothing was ready, park through the HAL until an unpark (or the next timer
+//! deadline). Needs no allocator: the queue is intrusive and procs can come from a
+//! static [`ProcPool`].
+//!
+//! No lost wake-up: a proc is woken by pushing its `Runnable`; the push that finds the
+//! queue empty unparks the worker. The worker only parks after a `take_all` found the
+//! queue empty, and any push after that `take_all` sees an empty queue and unparks, so
+//! either the worker sees the proc when it looks, or its park returns at once on the
+//! token (the HAL's `Park` contract). Pushing is lock-free, so procs may be woken and
+//! spawned from interrupt handlers.
+//!
+//! ```
+//! use ravelin_hal::TestPlatform;
+//! use ravelin_kernel::sched::Executor;
+//!
+//! static PLATFORM: TestPlatform = TestPlatform::new(1);
+//! static EXECUTOR: Executor = Executor::new(&PLATFORM);
+//!
+//! let mut handle = EXECUTOR.spawn(async { 6 * 7 });
+//! assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 42);
+//! ```
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use ravelin_hal::{Platform, WorkerId};
+
+use super::run_queue::RunQueue;
+use crate::lightproc::{
+    Builder, JoinError, ProcHandle, ProcPool, Runnable, Schedule, ScheduleReason, SpawnError,
+};
+use crate::sync::untracked::{AtomicUsize, Ordering};
+
+/// A single-core executor: one run queue, one worker, parking through the platform.
+pub struct Executor {
+    queue: RunQueue,
+    platform: &'static dyn Platform,
+    worker: WorkerId,
+    polls: AtomicUsize,
+    parks: AtomicUsize,
+}
+
+/// The `Schedule` value every proc of an [`Executor`] carries, and a handle to spawn
+/// more from anywhere (it is `Copy`, `Send` and `Sync`).
+#[derive(Clone, Copy)]
+pub struct Spawner {
+    executor: &'static Executor,
+}
+
+impl Executor {
+    /// An executor whose worker is worker 0 of `platform`.
+    #[cfg(not(loom))]
+    pub const fn new(platform: &'static dyn Platform) -> Self {
+        Self {
+            queue: RunQueue::new(),
+            platform,
+            worker: WorkerId::new(0),
+            polls: AtomicUsize::new(0),
+            parks: AtomicUsize::new(0),
+        }
+    }
+
+    /// A spawner for this executor.
+    pub fn spawner(&'static self) -> Spawner {
+        Spawner { executor: self }
+    }
+
+    /// Spawns `future` on the heap; it runs when the executor next runs.
+    #[cfg(feature = "alloc")]
+    pub fn spawn<F>(&'static self, future: F) -> ProcHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawner().spawn(future)
+    }
+
+    /// Spawns `future` into a slot of `pool`; a full pool hands it back.
+    pub fn spawn_in<F, const N: usize, const SIZE: usize>(
+        &'static self,
+        pool: &'static ProcPool<N, SIZE>,
+        future: F,
+    ) -> Result<ProcHandle<F::Output>, SpawnError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawner().spawn_in(pool, future)
+    }
+
+    /// Runs every proc that is ready now, once each; returns how many ran. Procs made
+    /// ready while this runs wait for the next call.
+    pub fn run_once(&self) -> usize {
+        let mut ran = 0;
+        for runnable in self.queue.take_all() {
+            runnable.run();
+            ran += 1;
+        }
+        // Only this worker writes the counter: a load and a store, no read-modify-write.
+        let polls = self.polls.load(Ordering::Relaxed);
+        self.polls.store(polls + ran, Ordering::Relaxed);
+        ran
+    }
+
+    /// Parks the worker until it is unparked (or spuriously).
+    fn park(&self) {
+        let parks = self.parks.load(Ordering::Relaxed);
+        self.parks.store(parks + 1, Ordering::Relaxed);
+        self.platform.park(self.worker, None);
+    }
+
+    /// Runs procs for ever, parking whenever none is ready: the main loop of a firmware.
+    pub fn run(&self) -> ! {
+        loop {
+            if self.run_once() == 0 {
+                self.park();
+            }
+        }
+    }
+
+    /// Runs procs until `handle`'s proc has finished, parking when none is ready, and
+    /// returns its output.
+    pub fn block_on<T>(&self, handle: &mut ProcHandle<T>) -> Result<T, JoinError> {
+        loop {
+            if handle.is_finished() {
+                let mut cx = Context::from_waker(Waker::noop());
+                if let Poll::Ready(output) = Pin::new(&mut *handle).poll(&mut cx) {
+                    return output;
+                }
+            }
+            if self.run_once() == 0 && !handle.is_finished() {
+                self.park();
+            }
+        }
+    }
+
+    /// Polls so far (procs run, including cancelled ones dropped by a run).
+    pub fn polls(&self) -> usize {
+        self.polls.load(Ordering::Relaxed)
+    }
+
+    /// Times the worker parked.
+    pub fn parks(&self) -> usize {
+        self.parks.load(Ordering::Relaxed)
+    }
+}
+
+impl Spawner {
+    /// Spawns `future` on the heap.
+    #[cfg(feature = "alloc")]
+    pub fn spawn<F>(self, future: F) -> ProcHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(Builder::new(), future)
+    }
+
+    /// Spawns `future` on the heap with `builder`'s options (a name).
+    #[cfg(feature = "alloc")]
+    pub fn spawn_with<F>(self, builder: Builder, future: F) -> ProcHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = builder.spawn(future, self);
+        runnable.schedule();
+        handle
+    }
+
+    /// Spawns `future` into a slot of `pool`; a full pool hands it back.
+    pub fn spawn_in<F, const N: usize, const SIZE: usize>(
+        self,
+        pool: &'static ProcPool<N, SIZE>,
+        future: F,
+    ) -> Result<ProcHandle<F::Output>, SpawnError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = Builder::new().spawn_in(pool, future, self)?;
+        runnable.schedule();
+        Ok(handle)
+    }
+}
+
+impl Schedule for Spawner {
+    fn schedule(&self, runnable: Runnable, _reason: ScheduleReason) {
+        let executor = self.executor;
+        if executor.queue.push(runnable) {
+            executor.platform.unpark(executor.worker);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom), feature = "std"))]
+mod tests {
+    use super::*;
+    use ravelin_hal::TestPlatform;
+    use std::sync::Mutex;
+    use std::vec::Vec;
+
+    #[test]
+    fn runs_in_fifo_order_and_defers_procs_readied_meanwhile() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        static ORDER: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+        let a = EXECUTOR.spawn(async {
+            ORDER.lock().unwrap().push(1);
+            crate::sched::yield_now().await;
+            ORDER.lock().unwrap().push(3);
+        });
+        let b = EXECUTOR.spawn(async { ORDER.lock().unwrap().push(2) });
+        assert_eq!(EXECUTOR.run_once(), 2);
+        assert_eq!(*ORDER.lock().unwrap(), [1, 2]);
+        assert_eq!(EXECUTOR.run_once(), 1);
+        assert_eq!(*ORDER.lock().unwrap(), [1, 2, 3]);
+        assert!(a.is_finished() && b.is_finished());
+        assert_eq!(EXECUTOR.polls(), 3);
+    }
+
+    #[test]
+    fn only_a_push_onto_an_empty_queue_unparks_the_worker() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        let worker = WorkerId::new(0);
+        let waker: Mutex<Option<Waker>> = Mutex::new(None);
+        let waker = std::sync::Arc::new(waker);
+        let w = waker.clone();
+        let mut waiting = EXECUTOR.spawn(std::future::poll_fn(move |cx| {
+            let mut slot = w.lock().unwrap();
+            if slot.is_some() {
+                return Poll::Ready("woken");
+            }
+            *slot = Some(cx.waker().clone());
+            Poll::Pending
+        }));
+        let _second = EXECUTOR.spawn(async {});
+        assert_eq!(
+            PLATFORM.unparks(worker),
+            1,
+            "the second push found work queued"
+        );
+        assert_eq!(EXECUTOR.run_once(), 2);
+        assert_eq!(EXECUTOR.run_once(), 0, "idle: the worker would park now");
+        waker.lock().unwrap().as_ref().unwrap().wake_by_ref();
+        assert_eq!(
+            PLATFORM.unparks(worker),
+            2,
+            "a wake onto the empty queue unparks"
+        );
+        assert!(PLATFORM.token_pending(worker));
+        assert_eq!(EXECUTOR.block_on(&mut waiting).unwrap(), "woken");
+    }
+
+    #[test]
+    fn static_pool_spawns_need_no_allocator_and_full_hands_back() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        static POOL: ProcPool<2, 256> = ProcPool::new();
+        let mut a = EXECUTOR.spawn_in(&POOL, async { 1 }).unwrap();
+        let mut b = EXECUTOR.spawn_in(&POOL, async { 2 }).unwrap();
+        assert!(matches!(
+            EXECUTOR.spawn_in(&POOL, async { 3 }),
+            Err(SpawnError::Full(_))
+        ));
+        assert_eq!(EXECUTOR.block_on(&mut a).unwrap(), 1);
+        assert_eq!(EXECUTOR.block_on(&mut b).unwrap(), 2);
+        drop((a, b));
+        assert_eq!(POOL.in_use(), 0);
+    }
+}

@@ -7,6 +7,8 @@
 //! does no work and wakes for nothing but work or a timer deadline.
 
 mod executor;
+mod idle;
+mod inject;
 pub(crate) mod run_queue;
 mod yield_now;
 

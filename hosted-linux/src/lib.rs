@@ -1,6 +1,14 @@
 //! # ravelin-linux
 //!
-//! The hosted Linux platform for the Ravelin kernel: topology from sysfs and the
-//! allowed CPU set, one pinned worker per CPU, an io_uring per worker that is also the
-//! worker's park point, and the runtime entry point. See `DESIGN.md` ("hosted-linux")
-//! for the contract; this crate grows with the hosted-runtime issue.
+//! The hosted Linux platform for the Ravelin kernel. Today: the HAL on Linux
+//! ([`LinuxPlatform`]: `CLOCK_MONOTONIC`, futex parking with no lost wake-ups) and
+//! worker threads that run the kernel's multi-worker scheduler. Topology from sysfs,
+//! pinning and io_uring come with the hosted-runtime issue (see `DESIGN.md`).
+
+mod clock;
+mod park;
+mod platform;
+
+pub use clock::MonotonicClock;
+pub use park::Parker;
+pub use platform::LinuxPlatform;

@@ -1,0 +1,322 @@
+//! [`Scheduler`]: the multi-worker, work-stealing scheduler.
+//!
+//! The platform supplies the threads; the kernel supplies the loop each of them runs
+//! ([`Scheduler::run_worker`]). Each worker owns:
+//!
+//! - a bounded local queue (`local_queue`), which other workers steal half of when they
+//!   run dry, trying victims nearest first in the HAL topology's order (same LLC, then
+//!   same NUMA node, then remote), from a varied starting point within each distance;
+//! - a LIFO slot holding the proc it just woke (so a ping-pong pair stays on one core
+//!   and in cache), used at most [`MAX_LIFO_POLLS`] times in a row so it cannot starve
+//!   the queue.
+//!
+//! Procs spawned or woken from outside a worker, and a full local queue's overflow, go
+//! to the global injection queue ([`Inject`]), which every worker also checks first once
+//! every [`INJECT_INTERVAL`] polls so it cannot be starved either. A proc that yields
+//! (woken while running) goes to the back of its worker's queue.
+//!
+//! Idle workers park through the HAL's `Park`; the protocol in `idle` guarantees no lost
+//! wake-up and wakes one worker per batch of new work (no thundering herd). A parked
+//! worker sleeps until work arrives or its next timer deadline: an idle scheduler does
+//! nothing at all.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+
+use ravelin_hal::{Distance, Platform, WorkerId};
+
+use super::idle::{Idle, MAX_WORKERS};
+use super::inject::Inject;
+use super::local_queue::Queue;
+use super::worker::Worker;
+use super::worker_stats::{Counters, WorkerStats};
+use crate::lightproc::{
+    Builder, ProcHandle, ProcPool, Runnable, Schedule, ScheduleReason, SpawnError,
+};
+use crate::sync::{AtomicBool, Ordering};
+
+/// A worker runs the LIFO slot at most this many times in a row.
+pub const MAX_LIFO_POLLS: u32 = 3;
+/// A worker looks at the injection queue first once every this many polls.
+pub const INJECT_INTERVAL: u32 = 61;
+
+/// Why a scheduler could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchedulerError {
+    /// The platform has more workers than one scheduler supports.
+    TooManyWorkers {
+        /// Workers the platform has.
+        workers: usize,
+        /// The most a scheduler supports.
+        max: usize,
+    },
+}
+
+impl fmt::Display for SchedulerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyWorkers { workers, max } => write!(
+                f,
+                "the platform has {workers} workers; a scheduler supports at most {max}"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for SchedulerError {}
+
+/// What every worker and every proc of one scheduler share.
+pub(crate) struct Shared {
+    pub(crate) platform: Arc<dyn Platform + Send + Sync>,
+    pub(crate) queues: Box<[Queue]>,
+    pub(crate) inject: Inject,
+    pub(crate) idle: Idle,
+    /// Per worker: the other workers grouped by distance, nearest group first.
+    pub(crate) steal_order: Box<[Box<[Box<[usize]>]>]>,
+    pub(crate) counters: Box<[Counters]>,
+    pub(crate) shutdown: AtomicBool,
+}
+
+/// A work-stealing scheduler over the workers of a platform.
+///
+/// Cloning is cheap (a reference count); every clone is the same scheduler, and every
+/// proc it runs holds one, so the scheduler lives as long as its procs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ravelin_hal::TestPlatform;
+/// use ravelin_kernel::sched::Scheduler;
+///
+/// let scheduler = Scheduler::new(Arc::new(TestPlatform::new(2))).unwrap();
+/// let handle = scheduler.spawn(async { 1 + 1 });
+/// let workers: Vec<_> = (0..2)
+///     .map(|i| {
+///         let s = scheduler.clone();
+///         std::thread::spawn(move || s.run_worker(i))
+///     })
+///     .collect();
+/// while !handle.is_finished() {
+///     std::thread::yield_now();
+/// }
+/// scheduler.shutdown();
+/// workers.into_iter().for_each(|w| w.join().unwrap());
+/// ```
+#[derive(Clone)]
+pub struct Scheduler {
+    shared: Arc<Shared>,
+}
+
+impl Scheduler {
+    /// A scheduler with one worker per worker of `platform`, stealing in the order of
+    /// its topology. Nothing runs until the platform's threads call
+    /// [`run_worker`](Self::run_worker).
+    pub fn new(platform: Arc<dyn Platform + Send + Sync>) -> Result<Self, SchedulerError> {
+        let workers = platform.workers().max(1);
+        if workers > MAX_WORKERS {
+            return Err(SchedulerError::TooManyWorkers {
+                workers,
+                max: MAX_WORKERS,
+            });
+        }
+        let steal_order = (0..workers)
+            .map(|me| steal_order(&*platform, me, workers))
+            .collect();
+        Ok(Self {
+            shared: Arc::new(Shared {
+                queues: (0..workers).map(|_| Queue::new()).collect(),
+                inject: Inject::new(),
+                idle: Idle::new(),
+                steal_order,
+                counters: (0..workers).map(|_| Counters::default()).collect(),
+                shutdown: AtomicBool::new(false),
+                platform,
+            }),
+        })
+    }
+
+    /// The number of workers.
+    pub fn workers(&self) -> usize {
+        self.shared.queues.len()
+    }
+
+    /// Runs worker `index`'s loop on the calling thread until [`shutdown`](Self::shutdown).
+    /// Each worker index must be run by exactly one thread at a time.
+    ///
+    /// # Panics
+    /// If `index` is not below [`workers`](Self::workers), or another thread is running
+    /// worker `index` now.
+    pub fn run_worker(&self, index: usize) {
+        Worker::new(&self.shared, index).run();
+    }
+
+    /// Stops every worker: each finishes the proc it is running, cancels the procs left
+    /// in its queues, and returns from `run_worker`; the injection queue is cancelled
+    /// here. Procs scheduled afterwards are cancelled at once. Procs that are idle
+    /// (waiting for a wake-up) are not in any queue: they are freed when their handle and
+    /// wakers are dropped; cancelling them is their supervisor's job.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        // Closed, later schedules cancel at once; what is queued is cancelled here.
+        self.shared.inject.close();
+        while let Some(runnable) = self.shared.inject.pop() {
+            drop(runnable);
+        }
+        self.shared.idle.take_all();
+        for index in 0..self.workers() {
+            self.shared.platform.unpark(WorkerId::new(index));
+        }
+    }
+
+    /// True once [`shutdown`](Self::shutdown) was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.shared.shutdown.load(Ordering::Acquire)
+    }
+
+    /// A snapshot of worker `index`'s counters.
+    ///
+    /// # Panics
+    /// If `index` is not below [`workers`](Self::workers).
+    pub fn worker_stats(&self, index: usize) -> WorkerStats {
+        self.shared.counters[index].snapshot()
+    }
+
+    /// The number of procs waiting in the injection queue now.
+    pub fn injected_len(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    /// Spawns `future` on the heap. From a worker of this scheduler it goes to that
+    /// worker's queue; from anywhere else, to the injection queue.
+    pub fn spawn<F>(&self, future: F) -> ProcHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(Builder::new(), future)
+    }
+
+    /// Spawns `future` on the heap with `builder`'s options.
+    pub fn spawn_with<F>(&self, builder: Builder, future: F) -> ProcHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = builder.spawn(future, self.clone());
+        runnable.schedule();
+        handle
+    }
+
+    /// Spawns `future` into a slot of `pool`; a full pool hands it back.
+    pub fn spawn_in<F, const N: usize, const SIZE: usize>(
+        &self,
+        pool: &'static ProcPool<N, SIZE>,
+        future: F,
+    ) -> Result<ProcHandle<F::Output>, SpawnError<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = Builder::new().spawn_in(pool, future, self.clone())?;
+        runnable.schedule();
+        Ok(handle)
+    }
+}
+
+impl Shared {
+    /// Queues `runnable` globally and wakes a parked worker to take it. After shutdown
+    /// the proc is cancelled here instead.
+    pub(crate) fn inject(&self, runnable: Runnable) {
+        match self.inject.push(runnable) {
+            Ok(()) => self.notify_one(),
+            Err(closed) => drop(closed),
+        }
+    }
+
+    /// Work was published: unpark one parked worker, if any.
+    pub(crate) fn notify_one(&self) {
+        if let Some(index) = self.idle.worker_to_wake() {
+            self.platform.unpark(WorkerId::new(index));
+        }
+    }
+}
+
+impl Schedule for Scheduler {
+    fn schedule(&self, runnable: Runnable, reason: ScheduleReason) {
+        #[cfg(feature = "std")]
+        let runnable = match super::worker::schedule_on_current(&self.shared, runnable, reason)
+        {
+            Ok(()) => return,
+            Err(runnable) => runnable,
+        };
+        #[cfg(not(feature = "std"))]
+        let _ = reason;
+        self.shared.inject(runnable);
+    }
+}
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("workers", &self.workers())
+            .field("injected", &self.injected_len())
+            .field("shut_down", &self.is_shut_down())
+            .finish()
+    }
+}
+
+/// Worker `me`'s victims, grouped by distance (nearest group first). Within a group the
+/// list starts just after `me`, so neighbours do not all pick the same first victim.
+fn steal_order(platform: &dyn Platform, me: usize, workers: usize) -> Box<[Box<[usize]>]> {
+    let distances = [
+        Distance::SameCore,
+        Distance::SameLlc,
+        Distance::SameNode,
+        Distance::Remote,
+    ];
+    distances
+        .iter()
+        .map(|&distance| {
+            (1..workers)
+                .map(|step| (me + step) % workers)
+                .filter(|&victim| {
+                    platform.distance(WorkerId::new(me), WorkerId::new(victim)) == distance
+                })
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+        })
+        .filter(|group| !group.is_empty())
+        .collect()
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use ravelin_hal::TestPlatform;
+
+    #[test]
+    fn steal_order_follows_the_topology_nearest_first() {
+        // Workers 0-3: {0,1} share an LLC, {0..3} share a node... with 4-7 remote.
+        fn distance(a: WorkerId, b: WorkerId) -> Distance {
+            let (a, b) = (a.index(), b.index());
+            if a == b {
+                Distance::SameCore
+            } else if a / 2 == b / 2 {
+                Distance::SameLlc
+            } else if a / 4 == b / 4 {
+                Distance::SameNode
+            } else {
+                Distance::Remote
+            }
+        }
+        let platform = TestPlatform::with_topology(8, distance);
+        let order = steal_order(&platform, 1, 8);
+        let groups: Vec<Vec<usize>> = order.iter().map(|g| g.to_vec()).collect();
+        assert_eq!(groups, [vec![0], vec![2, 3], vec![4, 5, 6, 7]]);
+        let order = steal_order(&platform, 6, 8);
+        let groups: Vec<Vec<usize>> = order.iter().map(|g| g.to_vec()).collect();
+        assert_eq!(groups, [vec![7], vec![4, 5], vec![0, 1, 2, 3]]);
+    }
+}

@@ -1,0 +1,272 @@
+//! [`Worker`]: the loop one thread of a [`Scheduler`](super::Scheduler) runs.
+//!
+//! ```text
+//!        +--> shutdown? --yes--> cancel what is left in the LIFO slot and local queue
+//!        |       | no
+//!        |   next proc: injection queue first every INJECT_INTERVAL polls, else
+//!        |   LIFO slot (at most MAX_LIFO_POLLS in a row), local queue, injection
+//!        |   queue, then steal half of a victim's queue, nearest victims first
+//!        |       |
+//!        |   found? --yes--> run it (one poll) ----------------------------+
+//!        |       | no                                                     |
+//!        |   announce idle; look once more; park until unparked           |
+//!        +-------+--------------------------------------------------------+
+//! ```
+//!
+//! While a worker runs a proc, a thread-local points at it, so that procs spawned or
+//! woken by that proc go to this worker's LIFO slot or local queue without touching any
+//! shared structure. Only the worker's own thread touches its LIFO slot and the owner
+//! end of its local queue; other threads go through the injection queue.
+
+use core::cell::{Cell, RefCell};
+
+use ravelin_hal::WorkerId;
+
+use super::scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Shared};
+use super::local_queue::Local;
+use crate::lightproc::{Runnable, ScheduleReason};
+use crate::sync::Ordering;
+
+/// One worker's private state, on its thread's stack while it runs.
+pub(crate) struct Worker<'a> {
+    shared: &'a Shared,
+    index: usize,
+    /// The owner end of this worker's queue. Borrowed only for one push or pop at a
+    /// time; never across a poll.
+    local: RefCell<Local<'a>>,
+    /// The proc most recently woken by a proc on this worker; runs next.
+    lifo: Cell<Option<Runnable>>,
+    /// How many times in a row the LIFO slot ran.
+    lifo_streak: Cell<u32>,
+    tick: Cell<u32>,
+    /// xorshift state for choosing where to start stealing.
+    rng: Cell<u32>,
+}
+
+impl<'a> Worker<'a> {
+    /// Claims worker `index` of `shared`.
+    ///
+    /// # Panics
+    /// If another thread runs worker `index` now, or `index` is out of range.
+    pub(crate) fn new(shared: &'a Shared, index: usize) -> Self {
+        let local = shared.queues[index]
+            .local()
+            .unwrap_or_else(|| panic!("worker {index} is already running"));
+        Self {
+            index,
+            local: RefCell::new(local),
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
+            tick: Cell::new(0),
+            rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+            shared,
+        }
+    }
+
+    /// The loop; returns after shutdown.
+    pub(crate) fn run(self) {
+        #[cfg(feature = "std")]
+        let _current = current::enter(&self);
+        while !self.shared.shutdown.load(Ordering::Acquire) {
+            match self.next_proc() {
+                Some(runnable) => {
+                    self.shared.counters[self.index].poll();
+                    runnable.run();
+                }
+                None => self.park(),
+            }
+        }
+        // Shutdown: cancel what is left (dropping a Runnable cancels its proc). The
+        // injection queue is closed first, so anything scheduled from now on, by these
+        // cancellations or by anyone, is cancelled at once instead of queued.
+        self.shared.inject.close();
+        while let Some(runnable) = self
+            .lifo
+            .take()
+            .or_else(|| self.local.borrow_mut().pop())
+            .or_else(|| self.shared.inject.pop())
+        {
+            drop(runnable);
+        }
+    }
+
+    fn next_proc(&self) -> Option<Runnable> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % INJECT_INTERVAL == 0 {
+            if let Some(runnable) = self.take_injected() {
+                return Some(runnable);
+            }
+        }
+        if let Some(runnable) = self.lifo.take() {
+            let streak = self.lifo_streak.get();
+            if streak < MAX_LIFO_POLLS {
+                self.lifo_streak.set(streak + 1);
+                return Some(runnable);
+            }
+            // The slot has had its turns: send it to the back of the queue.
+            self.push_local(runnable);
+        }
+        self.lifo_streak.set(0);
+        let popped = self.local.borrow_mut().pop();
+        popped
+            .or_else(|| self.take_injected())
+            .or_else(|| self.steal())
+    }
+
+    fn take_injected(&self) -> Option<Runnable> {
+        let runnable = self.shared.inject.pop()?;
+        self.shared.counters[self.index].injection();
+        if !self.shared.inject.is_empty() {
+            // More is waiting than this worker takes: let another one help.
+            self.shared.notify_one();
+        }
+        Some(runnable)
+    }
+
+    /// Steals half of the first non-empty victim's queue, nearest victims first, from a
+    /// varied starting point within each group of equally near victims.
+    fn steal(&self) -> Option<Runnable> {
+        for group in self.shared.steal_order[self.index].iter() {
+            let start = self.next_random() as usize % group.len();
+            for offset in 0..group.len() {
+                let victim = group[(start + offset) % group.len()];
+                let stolen = self.shared.queues[victim]
+                    .stealer()
+                    .steal_into(&mut *self.local.borrow_mut());
+                if let Some(runnable) = stolen {
+                    self.shared.counters[self.index].steal();
+                    if !self.local.borrow().is_empty() {
+                        // Took more than one: a parked worker may steal from us now.
+                        self.shared.notify_one();
+                    }
+                    return Some(runnable);
+                }
+            }
+        }
+        None
+    }
+
+    fn next_random(&self) -> u32 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+
+    /// Announces idleness, looks once more, and parks if there is still nothing to do
+    /// (see `idle` for why no wake-up can be lost).
+    fn park(&self) {
+        let shared = self.shared;
+        shared.idle.announce(self.index);
+        if self.work_visible() || shared.shutdown.load(Ordering::SeqCst) {
+            shared.idle.unannounce(self.index);
+            return;
+        }
+        shared.counters[self.index].park();
+        shared.platform.park(WorkerId::new(self.index), None);
+        shared.idle.unannounce(self.index);
+    }
+
+    fn work_visible(&self) -> bool {
+        !self.shared.inject.is_empty()
+            || self
+                .shared
+                .queues
+                .iter()
+                .enumerate()
+                .any(|(i, q)| i != self.index && !q.stealer().is_empty())
+    }
+
+    /// Pushes to the back of the local queue; a full queue moves half of itself to the
+    /// injection queue.
+    fn push_local(&self, runnable: Runnable) {
+        let Ok(mut local) = self.local.try_borrow_mut() else {
+            // Re-entered from inside a push (a proc cancelled by a closed injection queue
+            // woke another one): take the global path.
+            return self.shared.inject(runnable);
+        };
+        local.push_back(runnable, |overflow| {
+            for runnable in overflow {
+                self.shared.inject(runnable);
+            }
+        });
+    }
+
+    /// Schedules a proc from code running on this worker.
+    fn schedule_here(&self, runnable: Runnable, reason: ScheduleReason) {
+        if self.shared.shutdown.load(Ordering::Acquire) {
+            return drop(runnable); // cancelled: nothing will run it
+        }
+        match reason {
+            ScheduleReason::Woken => {
+                if let Some(previous) = self.lifo.replace(Some(runnable)) {
+                    self.push_local(previous);
+                }
+            }
+            ScheduleReason::Spawned | ScheduleReason::Yielded | ScheduleReason::Cancelled => {
+                self.push_local(runnable)
+            }
+        }
+        // New work on this worker: a parked worker may come and steal it.
+        self.shared.notify_one();
+    }
+}
+
+/// Hands `runnable` to the worker running on this thread if it belongs to `shared`'s
+/// scheduler; otherwise gives it back.
+#[cfg(feature = "std")]
+pub(crate) fn schedule_on_current(
+    shared: &Shared,
+    runnable: Runnable,
+    reason: ScheduleReason,
+) -> Result<(), Runnable> {
+    current::with(|worker| match worker {
+        Some(worker) if core::ptr::eq(worker.shared, shared) => {
+            worker.schedule_here(runnable, reason);
+            Ok(())
+        }
+        _ => Err(runnable),
+    })
+}
+
+/// The thread-local pointer to the worker running on this thread.
+#[cfg(feature = "std")]
+mod current {
+    use core::cell::Cell;
+    use core::ptr;
+
+    use super::Worker;
+
+    std::thread_local! {
+        /// A `*const Worker<'_>`, its lifetime erased.
+        static CURRENT: Cell<*const ()> = const { Cell::new(ptr::null()) };
+    }
+
+    /// Restores the pointer when the worker's loop ends (also by unwinding).
+    pub(super) struct Entered(*const ());
+
+    impl Drop for Entered {
+        fn drop(&mut self) {
+            CURRENT.with(|current| current.set(self.0));
+        }
+    }
+
+    /// Points this thread at `worker` until the guard is dropped.
+    pub(super) fn enter(worker: &Worker<'_>) -> Entered {
+        let worker: *const Worker<'_> = worker;
+        Entered(CURRENT.with(|current| current.replace(worker.cast())))
+    }
+
+    /// Runs `f` with the worker of this thread, if one is running.
+    pub(super) fn with<R>(f: impl FnOnce(Option<&Worker<'_>>) -> R) -> R {
+        let worker = CURRENT.with(|current| current.get()).cast::<Worker<'_>>();
+        // SAFETY: the pointer is set only by `enter`, whose guard lives in the worker's
+        // `run` and clears it before the worker is dropped; in between the worker is
+        // borrowed by `run` on this same thread, so it is alive, and only shared
+        // references to it exist (its mutable state is in `Cell`s).
+        f(unsafe { worker.as_ref() })
+    }
+}

@@ -41,11 +41,16 @@ fn an_idle_runtime_with_two_workers_uses_no_cpu_for_ten_seconds() {
     let after: Vec<usize> = (0..2).map(|i| scheduler.worker_stats(i).parks).collect();
     scheduler.shutdown();
     let cpu: Vec<Duration> = workers.into_iter().map(|w| w.join().unwrap()).collect();
-    eprintln!("worker CPU over their whole life: {cpu:?}; parks before/after idle: {before:?}/{after:?}");
+    eprintln!(
+        "worker CPU over their whole life: {cpu:?}; parks before/after idle: {before:?}/{after:?}"
+    );
     // No periodic wake-ups while idle: not one extra park in ten seconds.
     assert_eq!(before, after, "idle workers woke up");
     // A spinning worker would use ~10 s; a parked one, nothing measurable.
     for time in cpu {
-        assert!(time < Duration::from_millis(100), "worker used {time:?} of CPU");
+        assert!(
+            time < Duration::from_millis(100),
+            "worker used {time:?} of CPU"
+        );
     }
 }

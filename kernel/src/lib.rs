@@ -12,9 +12,24 @@
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
 pub mod lightproc;
 pub mod sched;
 mod sync;
+
+/// The crate-private protocols that the loom models in `loom-tests/` drive directly.
+///
+/// Exists only under `--cfg loom` (never in a published or normal build), and is hidden
+/// from the docs: it is not API.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod __loom {
+    /// The per-worker run queue.
+    pub mod local_queue {
+        pub use crate::sched::local_queue::{Batch, CAPACITY, Local, Queue, Stealer};
+    }
+}

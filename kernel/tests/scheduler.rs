@@ -153,7 +153,10 @@ fn a_million_procs_spawned_from_one_worker_each_run_once_on_two_workers() {
         std::thread::sleep(StdDuration::from_millis(5));
     }
     let scheduler = running.stop();
-    assert!(runs.iter().all(|r| r.load(SeqCst) == 1), "each proc ran exactly once");
+    assert!(
+        runs.iter().all(|r| r.load(SeqCst) == 1),
+        "each proc ran exactly once"
+    );
     let stats: Vec<_> = (0..2).map(|i| scheduler.worker_stats(i)).collect();
     let polls: usize = stats.iter().map(|s| s.polls).sum();
     assert!(polls >= n + 1, "{stats:?}");
@@ -173,7 +176,9 @@ fn a_proc_that_always_yields_does_not_starve_the_others_on_its_worker() {
         }
         spins
     });
-    let setter = running.scheduler.spawn(async move { stop.store(true, SeqCst) });
+    let setter = running
+        .scheduler
+        .spawn(async move { stop.store(true, SeqCst) });
     join(setter);
     assert!(join(spinner) >= 1);
     running.stop();
@@ -202,7 +207,9 @@ fn a_ping_pong_pair_in_the_lifo_slot_does_not_starve_the_queue() {
             }))
         })
         .collect();
-    let third = running.scheduler.spawn(async move { stop.store(true, SeqCst) });
+    let third = running
+        .scheduler
+        .spawn(async move { stop.store(true, SeqCst) });
     join(third);
     for w in wakers.lock().unwrap().iter_mut() {
         if let Some(w) = w.take() {
@@ -265,7 +272,10 @@ impl Drop for Token {
 fn assert_cancelled<T: std::fmt::Debug>(mut handle: ProcHandle<T>) {
     let out =
         std::pin::Pin::new(&mut handle).poll(&mut std::task::Context::from_waker(Waker::noop()));
-    assert!(matches!(out, Poll::Ready(Err(ref e)) if e.is_cancelled()), "{out:?}");
+    assert!(
+        matches!(out, Poll::Ready(Err(ref e)) if e.is_cancelled()),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -294,9 +304,16 @@ fn shutdown_cancels_queued_and_busy_procs_and_frees_the_scheduler() {
     handles.into_iter().for_each(assert_cancelled);
     assert_eq!(dropped.load(SeqCst), 10, "every future was dropped");
     let after = scheduler.spawn(async {});
-    assert!(after.is_finished(), "a spawn after shutdown is cancelled at once");
+    assert!(
+        after.is_finished(),
+        "a spawn after shutdown is cancelled at once"
+    );
     drop((after, scheduler));
-    assert_eq!(Arc::strong_count(&platform), 1, "nothing keeps the scheduler alive");
+    assert_eq!(
+        Arc::strong_count(&platform),
+        1,
+        "nothing keeps the scheduler alive"
+    );
 }
 
 #[test]
@@ -316,7 +333,9 @@ fn shutdown_before_any_worker_ran_cancels_the_injected_procs() {
 fn idle_workers_park_and_spawns_from_outside_are_injected() {
     let running = start(2);
     std::thread::sleep(StdDuration::from_millis(50));
-    let parks_before: usize = (0..2).map(|i| running.scheduler.worker_stats(i).parks).sum();
+    let parks_before: usize = (0..2)
+        .map(|i| running.scheduler.worker_stats(i).parks)
+        .sum();
     assert!(parks_before >= 2, "both workers parked when idle");
     let h = running.scheduler.spawn(async { 7 });
     assert_eq!(join(h), 7);

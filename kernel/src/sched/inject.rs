@@ -12,6 +12,7 @@
 
 use core::ptr::NonNull;
 
+use super::run_queue::Batch;
 use crate::lightproc::Runnable;
 use crate::lightproc::header::Header;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
@@ -64,7 +65,8 @@ impl Inject {
         let node = runnable.into_header();
         // SAFETY: the list owns `node`'s Runnable from now on (state rule 5).
         unsafe { list.push_back(node) };
-        self.len.store(self.len.load(Ordering::Relaxed) + 1, Ordering::Release);
+        self.len
+            .store(self.len.load(Ordering::Relaxed) + 1, Ordering::Release);
         Ok(())
     }
 
@@ -80,11 +82,44 @@ impl Inject {
         if list.head.is_none() {
             list.tail = None;
         }
-        self.len.store(self.len.load(Ordering::Relaxed) - 1, Ordering::Release);
+        self.len
+            .store(self.len.load(Ordering::Relaxed) - 1, Ordering::Release);
         drop(list);
         // SAFETY: the node carried its Runnable's reference into the list; it leaves
         // exactly once, here.
         Some(unsafe { Runnable::from_header(node) })
+    }
+
+    /// Takes up to `max` procs from the front, under one lock.
+    pub(crate) fn pop_batch(&self, max: usize) -> Batch {
+        if self.is_empty() || max == 0 {
+            // SAFETY: the empty list hands over nothing.
+            return unsafe { Batch::from_list(None) };
+        }
+        let mut list = self.list.lock();
+        let first = list.head;
+        let mut last = None;
+        let mut taken = 0;
+        while taken < max {
+            let Some(node) = list.head else { break };
+            // SAFETY: the list owns every node in it, so their links are its to read.
+            list.head = unsafe { Header::queue_next(node) };
+            last = Some(node);
+            taken += 1;
+        }
+        if let Some(last) = last {
+            // SAFETY: `last` is ours now; cutting its link ends the batch there.
+            unsafe { Header::set_queue_next(last, None) };
+        }
+        if list.head.is_none() {
+            list.tail = None;
+        }
+        self.len
+            .store(self.len.load(Ordering::Relaxed) - taken, Ordering::Release);
+        drop(list);
+        // SAFETY: the nodes from `first` to `last` left the list together, carrying
+        // their Runnables' references.
+        unsafe { Batch::from_list(if taken == 0 { None } else { first }) }
     }
 
     /// Closes the queue: later pushes hand their Runnable back. Returns true if it was
@@ -136,8 +171,32 @@ mod tests {
         assert!(!q.close());
         let (r3, _h3) = spawn(async { 3 }, drop);
         assert!(q.push(r3).is_err(), "a closed queue hands the proc back");
-        assert_eq!(q.pop().unwrap().id(), h2.id(), "closing keeps what was queued");
+        assert_eq!(
+            q.pop().unwrap().id(),
+            h2.id(),
+            "closing keeps what was queued"
+        );
         assert!(q.pop().is_none());
+    }
+
+    #[test]
+    fn pop_batch_takes_a_prefix_in_order() {
+        let q = Inject::new();
+        let handles: std::vec::Vec<_> = (0..5)
+            .map(|i| {
+                let (r, h) = spawn(async move { i }, drop);
+                q.push(r).unwrap();
+                h
+            })
+            .collect();
+        let ids: std::vec::Vec<_> = q.pop_batch(3).map(|r| r.id()).collect();
+        assert_eq!(ids, [handles[0].id(), handles[1].id(), handles[2].id()]);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop_batch(10).count(), 2);
+        assert!(q.is_empty() && q.pop_batch(1).next().is_none());
+        let (r, _h) = spawn(async {}, drop);
+        q.push(r).unwrap();
+        assert_eq!(q.pop().map(|_| ()), Some(()), "the tail was reset");
     }
 
     #[test]

@@ -83,10 +83,21 @@ impl RunQueue {
     }
 }
 
-/// Procs taken from a [`RunQueue`], oldest first. Dropping a batch with procs left in it
-/// drops their `Runnable`s, which cancels them.
+/// Procs taken from a [`RunQueue`] (or the injection queue), oldest first: a list linked
+/// through the headers. Dropping a batch with procs left in it drops their `Runnable`s,
+/// which cancels them.
 pub(crate) struct Batch {
     next: Option<NonNull<Header>>,
+}
+
+impl Batch {
+    /// A batch of the list that starts at `first` and ends at a `None` link.
+    ///
+    /// # Safety
+    /// The caller hands over the Runnable of every proc in the list.
+    pub(crate) unsafe fn from_list(first: Option<NonNull<Header>>) -> Self {
+        Self { next: first }
+    }
 }
 
 impl Iterator for Batch {

@@ -183,6 +183,11 @@ impl Scheduler {
         self.shared.counters[index].snapshot()
     }
 
+    /// The number of workers parked now (a snapshot).
+    pub fn parked_workers(&self) -> usize {
+        self.shared.idle.parked()
+    }
+
     /// The number of procs waiting in the injection queue now.
     pub fn injected_len(&self) -> usize {
         self.shared.inject.len()
@@ -246,8 +251,7 @@ impl Shared {
 impl Schedule for Scheduler {
     fn schedule(&self, runnable: Runnable, reason: ScheduleReason) {
         #[cfg(feature = "std")]
-        let runnable = match super::worker::schedule_on_current(&self.shared, runnable, reason)
-        {
+        let runnable = match super::worker::schedule_on_current(&self.shared, runnable, reason) {
             Ok(()) => return,
             Err(runnable) => runnable,
         };
@@ -294,6 +298,7 @@ fn steal_order(platform: &dyn Platform, me: usize, workers: usize) -> Box<[Box<[
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use alloc::vec;
     use ravelin_hal::TestPlatform;
 
     #[test]

@@ -22,8 +22,8 @@ use core::cell::{Cell, RefCell};
 
 use ravelin_hal::WorkerId;
 
-use super::scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Shared};
 use super::local_queue::Local;
+use super::scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Shared};
 use crate::lightproc::{Runnable, ScheduleReason};
 use crate::sync::Ordering;
 
@@ -114,8 +114,20 @@ impl<'a> Worker<'a> {
             .or_else(|| self.steal())
     }
 
+    /// Takes a fair share of the injection queue: one proc to run now and, under the
+    /// same lock, up to half a local queue more into the local queue.
     fn take_injected(&self) -> Option<Runnable> {
-        let runnable = self.shared.inject.pop()?;
+        let inject = &self.shared.inject;
+        if inject.is_empty() {
+            return None;
+        }
+        let room = self.local.borrow().remaining_capacity() / 2;
+        let share = (inject.len() / self.shared.queues.len()).clamp(1, room + 1);
+        let mut batch = inject.pop_batch(share);
+        let runnable = batch.next()?;
+        for more in batch {
+            self.push_local(more);
+        }
         self.shared.counters[self.index].injection();
         if !self.shared.inject.is_empty() {
             // More is waiting than this worker takes: let another one help.

@@ -64,6 +64,19 @@ impl Executor {
         }
     }
 
+    /// An executor whose worker is worker 0 of `platform` (loom's atomics are not
+    /// `const`).
+    #[cfg(loom)]
+    pub fn new(platform: &'static dyn Platform) -> Self {
+        Self {
+            queue: RunQueue::new(),
+            platform,
+            worker: WorkerId::new(0),
+            polls: AtomicUsize::new(0),
+            parks: AtomicUsize::new(0),
+        }
+    }
+
     /// A spawner for this executor.
     pub fn spawner(&'static self) -> Spawner {
         Spawner { executor: self }

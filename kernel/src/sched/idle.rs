@@ -8,13 +8,15 @@
 //!
 //! ```text
 //!   worker                               producer
-//!   parked |= me       (SeqCst RMW)      push work
-//!   look for work      (loads)           fence(SeqCst)
-//!   park(me)                             parked &= !w   (SeqCst RMW) -> unpark(w)
+//!   parked |= me                         push work
+//!   fence(SeqCst)                        fence(SeqCst)
+//!   look for work      (loads)           load parked; parked &= !w -> unpark(w)
+//!   park(me)
 //! ```
 //!
-//! The sequentially consistent operations order the two sides: either the worker's
-//! second look sees the work, or the producer sees the worker's bit and unparks it, and
+//! The two sequentially consistent fences order the two sides (the store-buffer litmus
+//! test with a fence on each side): either the worker's second look sees the work, or
+//! the producer sees the worker's bit and unparks it, and
 //! an unpark that comes before the park is remembered as the HAL's park token. Only one
 //! worker is woken per published batch of work, so a burst of spawns does not wake every
 //! worker at once; a woken worker that finds more than it needs wakes the next one.
@@ -41,6 +43,11 @@ impl Idle {
     /// more after this, and call [`unannounce`](Self::unannounce) if it finds some.
     pub(crate) fn announce(&self, index: usize) {
         self.parked.fetch_or(1 << index, Ordering::SeqCst);
+        // Pairs with the fence in `worker_to_wake`: with a sequentially consistent fence
+        // on each side, the store-buffer outcome (the worker's re-check misses the work
+        // and the producer's load misses the bit) is impossible, whatever orderings the
+        // queues' own loads and stores use.
+        fence(Ordering::SeqCst);
     }
 
     /// Worker `index` is not parking after all (or has woken): clears its bit if a

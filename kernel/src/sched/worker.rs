@@ -252,9 +252,16 @@ mod current {
 
     use super::Worker;
 
+    #[cfg(not(loom))]
     std::thread_local! {
         /// A `*const Worker<'_>`, its lifetime erased.
         static CURRENT: Cell<*const ()> = const { Cell::new(ptr::null()) };
+    }
+
+    // loom runs every model thread on one OS thread: its own thread-locals keep them apart.
+    #[cfg(loom)]
+    loom::thread_local! {
+        static CURRENT: Cell<*const ()> = Cell::new(ptr::null());
     }
 
     /// Restores the pointer when the worker's loop ends (also by unwinding).

@@ -18,6 +18,8 @@ use super::{JoinError, ProcId, ProcStack, ScheduleReason};
 /// unobserved; [`cancel`](Self::cancel) asks it to stop.
 pub struct ProcHandle<T> {
     ptr: NonNull<Header>,
+    /// The output was taken and the HANDLE claim given up (see `release`).
+    released: bool,
     _output: PhantomData<T>,
 }
 
@@ -36,6 +38,7 @@ impl<T> ProcHandle<T> {
     pub(crate) unsafe fn from_header(ptr: NonNull<Header>) -> Self {
         Self {
             ptr,
+            released: false,
             _output: PhantomData,
         }
     }
@@ -92,7 +95,8 @@ impl<T> ProcHandle<T> {
 impl<T> Future for ProcHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        assert!(!self.released, "ProcHandle polled after it returned Ready");
         let header = self.header();
         let mut snapshot = header.state.load();
         if !snapshot.is_complete() {
@@ -123,29 +127,41 @@ impl<T> Future for ProcHandle<T> {
             }
         }
         debug_assert!(snapshot.is_complete());
-        if !snapshot.has_join_waker() {
-            // The waker has fired (or was never handed over): drop it now, not when the
-            // handle goes (TRAPS.md #4).
-            // SAFETY: COMPLETE set and JOIN_WAKER clear: the slot is ours (rule 3).
-            unsafe { header.set_join_waker(None) };
-        }
         // SAFETY: COMPLETE observed (with Acquire) while we hold the handle.
-        Poll::Ready(unsafe { self.take_output() })
+        let output = unsafe { self.take_output() };
+        // Done with the proc: give up the claim now, so that the join waker is dropped
+        // by whichever side is last to touch it, now rather than when the handle goes.
+        self.release();
+        Poll::Ready(output)
     }
 }
 
-impl<T> Drop for ProcHandle<T> {
-    fn drop(&mut self) {
+impl<T> ProcHandle<T> {
+    /// Gives up the HANDLE claim: drops the output if it is still there and, if the
+    /// slot is ours, the join waker. Keeps the handle's reference.
+    fn release(&mut self) {
+        if self.released {
+            return;
+        }
+        self.released = true;
         let header = self.header();
         let transition = header.state.drop_handle();
         if transition.drop_output {
-            // SAFETY: the proc completed while the handle existed: the output is ours.
+            // SAFETY: the proc completed while the handle held its claim: the output
+            // (if not already taken) is ours.
             unsafe { (header.vtable.drop_output)(self.ptr) };
         }
         if transition.drop_waker {
             // SAFETY: the transition gave the slot to the handle (rule 3).
             unsafe { header.set_join_waker(None) };
         }
+    }
+}
+
+impl<T> Drop for ProcHandle<T> {
+    fn drop(&mut self) {
+        self.release();
+        let header = self.header();
         if header.state.ref_dec() {
             // SAFETY: that was the last reference.
             unsafe { (header.vtable.dealloc)(self.ptr) }

@@ -39,8 +39,10 @@
 //!    not COMPLETE. The handle hands it over by setting JOIN_WAKER. While JOIN_WAKER is
 //!    set, both sides may only read it (the proc side to wake it, the handle to compare
 //!    it). The proc side clears JOIN_WAKER after waking; from then, or once HANDLE is
-//!    gone, the slot belongs to whichever side is left, which drops the waker (so a fired
-//!    waker never outlives the wake-up: TRAPS.md #4).
+//!    gone, the slot belongs to whichever side is left, which drops the waker. The
+//!    handle gives up HANDLE as soon as it has taken the output, not only when it is
+//!    dropped, so a fired waker never outlives the wake-up (TRAPS.md #4; the loom model
+//!    `join_waker_released_once_ready_returned` checks it).
 //! 4. The memory is freed by whoever drops the last reference.
 //! 5. The header's queue link belongs to whoever holds the proc's `Runnable`: the proc
 //!    is in at most one run queue at a time, because at most one `Runnable` exists.
@@ -217,10 +219,19 @@ impl State {
     }
 
     /// A waker fired. Adds a reference when a new `Runnable` must be made.
+    ///
+    /// Even when the proc is already scheduled, the word is written back (the same
+    /// value, with AcqRel): a plain load may be stale and see SCHEDULED from before the
+    /// proc last ran, and the compare-exchange both catches that and publishes what the
+    /// waking thread wrote before waking to the worker that runs the proc next. Without
+    /// it a wake-up can be lost (found by the loom model
+    /// `wake_racing_completion_runs_once_per_runnable`; async-task does the same).
     pub(crate) fn transition_to_notified(&self) -> Notify {
         self.update(|s| {
-            if s & (COMPLETE | SCHEDULED) != 0 {
+            if s & COMPLETE != 0 {
                 (None, Notify::Nothing)
+            } else if s & SCHEDULED != 0 {
+                (Some(s), Notify::Nothing)
             } else if s & RUNNING != 0 {
                 (Some(s | SCHEDULED), Notify::Nothing)
             } else {
@@ -280,7 +291,8 @@ impl State {
         })
     }
 
-    /// The `ProcHandle` is dropped (it keeps its reference until `ref_dec`).
+    /// The `ProcHandle` gives up its claim: it is dropped, or it has taken the output
+    /// (it keeps its reference until `ref_dec`).
     pub(crate) fn drop_handle(&self) -> HandleDrop {
         self.update(|s| {
             debug_assert!(s & HANDLE != 0);

@@ -1,0 +1,50 @@
+//! Workloads shared by the criterion suites and the `compare` binary.
+//!
+//! Each workload is a [`Workload`]: one call of [`Workload::run_batch`] does a fixed
+//! amount of work ([`Workload::elements`] units), the same for Ravelin and its peer, so
+//! times per element compare directly.
+
+pub mod spawn;
+
+use crate::alloc_count::{self, Counts};
+
+/// A repeatable unit of measured work.
+pub trait Workload {
+    /// Short name for tables and criterion ids, e.g. `"ravelin (heap)"`.
+    fn name(&self) -> &'static str;
+
+    /// How many elements (procs, messages, …) one batch handles.
+    fn elements(&self) -> usize;
+
+    /// Does one batch; returns how many elements completed (equal to
+    /// [`elements`](Self::elements)), for `black_box` and sanity checks.
+    fn run_batch(&mut self) -> usize;
+}
+
+/// Heap allocations and bytes per element of one steady-state batch: one batch is run
+/// first to warm up queues and buffers, then a second one is counted.
+///
+/// Returns `None` unless [`CountingAlloc`](crate::alloc_count::CountingAlloc) is the
+/// global allocator.
+pub fn allocations_per_element(workload: &mut dyn Workload) -> Option<PerElement> {
+    if !alloc_count::is_installed() {
+        return None;
+    }
+    workload.run_batch();
+    let (done, Counts { allocations, bytes }) = alloc_count::count(|| workload.run_batch());
+    assert_eq!(done, workload.elements(), "{} lost work", workload.name());
+    let n = workload.elements() as f64;
+    Some(PerElement {
+        allocations: allocations as f64 / n,
+        bytes: bytes as f64 / n,
+    })
+}
+
+/// Average heap use per element.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PerElement {
+    /// Heap allocations per element.
+    pub allocations: f64,
+    /// Bytes allocated per element.
+    pub bytes: f64,
+}

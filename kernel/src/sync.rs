@@ -72,53 +72,6 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-/// A mutual-exclusion lock for short critical sections: `spin`'s (no_std) normally,
-/// loom's under `--cfg loom`.
-pub(crate) struct Mutex<T> {
-    #[cfg(not(loom))]
-    inner: spin::Mutex<T>,
-    #[cfg(loom)]
-    inner: loom::sync::Mutex<T>,
-}
-
-/// The guard of a locked [`Mutex`].
-#[cfg(not(loom))]
-pub(crate) type MutexGuard<'a, T> = spin::MutexGuard<'a, T>;
-/// The guard of a locked [`Mutex`].
-#[cfg(loom)]
-pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
-
-impl<T> Mutex<T> {
-    /// An unlocked mutex holding `value`.
-    #[cfg(not(loom))]
-    pub(crate) const fn new(value: T) -> Self {
-        Self {
-            inner: spin::Mutex::new(value),
-        }
-    }
-
-    /// An unlocked mutex holding `value`.
-    #[cfg(loom)]
-    pub(crate) fn new(value: T) -> Self {
-        Self {
-            inner: loom::sync::Mutex::new(value),
-        }
-    }
-
-    /// Locks the mutex.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        #[cfg(not(loom))]
-        {
-            self.inner.lock()
-        }
-        #[cfg(loom)]
-        {
-            // A poisoned lock means a model already failed; propagate its panic.
-            self.inner.lock().unwrap()
-        }
-    }
-}
-
 /// Aborts the process: the answer to a reference count about to overflow, where
 /// unwinding could leave a freed lightproc reachable.
 #[cold]
@@ -139,5 +92,54 @@ pub(crate) fn abort() -> ! {
         }
         let _abort = Abort;
         panic!("ravelin: reference count overflow");
+    }
+}
+
+/// A mutual-exclusion lock: `spin`'s spin lock normally, loom's `Mutex` under `cfg(loom)`,
+/// behind one API ([`Mutex::lock`] returns a guard that derefs to the value).
+///
+/// The spin lock needs neither an allocator nor an OS, so it works on bare metal; it is
+/// meant for short critical sections (the timer wheel's are a few pointer updates). It
+/// must not be taken from an interrupt handler that may preempt a holder on the same
+/// core: that would spin for ever.
+#[derive(Debug)]
+pub(crate) struct Mutex<T>(
+    #[cfg(not(loom))] spin::Mutex<T>,
+    #[cfg(loom)] loom::sync::Mutex<T>,
+);
+
+/// The guard of a locked [`Mutex`]: the lock is released when it is dropped.
+#[cfg(not(loom))]
+pub(crate) type MutexGuard<'a, T> = spin::MutexGuard<'a, T>;
+/// The guard of a locked [`Mutex`]: the lock is released when it is dropped.
+#[cfg(loom)]
+pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    /// An unlocked mutex holding `value`.
+    #[cfg(not(loom))]
+    pub(crate) const fn new(value: T) -> Self {
+        Self(spin::Mutex::new(value))
+    }
+
+    /// An unlocked mutex holding `value` (not `const` under loom).
+    #[cfg(loom)]
+    pub(crate) fn new(value: T) -> Self {
+        Self(loom::sync::Mutex::new(value))
+    }
+
+    /// Locks the mutex, spinning (or, under loom, yielding to the model) until it is free.
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(not(loom))]
+        {
+            self.0.lock()
+        }
+        #[cfg(loom)]
+        {
+            // A loom mutex is poisoned only if a model thread panicked while holding it,
+            // which already fails the model.
+            self.0.lock().unwrap()
+        }
     }
 }

@@ -30,7 +30,12 @@ fn an_idle_runtime_with_two_workers_uses_no_cpu_for_ten_seconds() {
             })
         })
         .collect();
-    // Some work first, so the workers have run and gone idle again.
+    // Some work first, so the workers have run and gone idle again; one proc stays
+    // asleep on a timer an hour away, so the workers park with a deadline.
+    let s = scheduler.clone();
+    let sleeper = scheduler.spawn(async move {
+        s.sleep(Duration::from_secs(3600)).await;
+    });
     let handle = scheduler.spawn(async { 1 });
     while !handle.is_finished() {
         std::thread::sleep(Duration::from_millis(1));
@@ -39,6 +44,8 @@ fn an_idle_runtime_with_two_workers_uses_no_cpu_for_ten_seconds() {
     let before: Vec<usize> = (0..2).map(|i| scheduler.worker_stats(i).parks).collect();
     std::thread::sleep(Duration::from_secs(10));
     let after: Vec<usize> = (0..2).map(|i| scheduler.worker_stats(i).parks).collect();
+    assert_eq!(scheduler.timers().registered(), 1);
+    sleeper.cancel();
     scheduler.shutdown();
     let cpu: Vec<Duration> = workers.into_iter().map(|w| w.join().unwrap()).collect();
     eprintln!(

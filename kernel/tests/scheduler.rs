@@ -343,3 +343,28 @@ fn idle_workers_park_and_spawns_from_outside_are_injected() {
     let injections: usize = (0..2).map(|i| scheduler.worker_stats(i).injections).sum();
     assert_eq!(injections, 1);
 }
+
+#[test]
+fn timers_wake_sleeping_procs_on_a_parked_scheduler() {
+    let running = start(2);
+    let s = running.scheduler.clone();
+    let began = std::time::Instant::now();
+    let sleeper = running.scheduler.spawn(async move {
+        s.sleep(ravelin_hal::Duration::from_millis(30)).await;
+        let mut interval = std::pin::pin!(s.interval(ravelin_hal::Duration::from_millis(5)));
+        for _ in 0..3 {
+            interval.as_mut().tick().await;
+        }
+        let slow = s
+            .timeout(
+                ravelin_hal::Duration::from_millis(5),
+                std::future::pending::<()>(),
+            )
+            .await;
+        slow.is_err()
+    });
+    assert!(join(sleeper), "the timeout elapsed");
+    assert!(began.elapsed() >= StdDuration::from_millis(30 + 10 + 5));
+    assert_eq!(running.scheduler.timers().registered(), 0);
+    running.stop();
+}

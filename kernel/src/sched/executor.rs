@@ -1,9 +1,9 @@
 //! [`Executor`]: the single-core executor, for bare metal (and for tests).
 //!
 //! One worker runs a loop over one [`RunQueue`]: take every ready proc, run each once,
-//! and when nothing was ready, park through the HAL until an unpark (or the next timer
-//! deadline). Needs no allocator: the queue is intrusive and procs can come from a
-//! static [`ProcPool`].
+//! fire the timers that are due, and when nothing was ready, park through the HAL until
+//! an unpark or the next timer deadline. Needs no allocator: the queue and the timer
+//! wheel are intrusive, and procs can come from a static [`ProcPool`].
 //!
 //! No lost wake-up: a proc is woken by pushing its `Runnable`; the push that finds the
 //! queue empty unparks the worker. The worker only parks after a `take_all` found the
@@ -13,32 +13,39 @@
 //! spawned from interrupt handlers.
 //!
 //! ```
-//! use ravelin_hal::TestPlatform;
+//! use ravelin_hal::{Clock, Duration, Instant, TestPlatform};
 //! use ravelin_kernel::sched::Executor;
 //!
 //! static PLATFORM: TestPlatform = TestPlatform::new(1);
 //! static EXECUTOR: Executor = Executor::new(&PLATFORM);
 //!
-//! let mut handle = EXECUTOR.spawn(async { 6 * 7 });
+//! PLATFORM.set_auto_advance(true); // parking until a deadline jumps the virtual clock
+//! let mut handle = EXECUTOR.spawn(async {
+//!     EXECUTOR.sleep(Duration::from_millis(250)).await;
+//!     6 * 7
+//! });
 //! assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 42);
+//! assert_eq!(PLATFORM.now(), Instant::from_nanos(250_000_000));
 //! ```
 
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use ravelin_hal::{Platform, WorkerId};
+use ravelin_hal::{Duration, Instant, Platform, WorkerId};
 
 use super::run_queue::RunQueue;
 use crate::lightproc::{
     Builder, JoinError, ProcHandle, ProcPool, Runnable, Schedule, ScheduleReason, SpawnError,
 };
 use crate::sync::untracked::{AtomicUsize, Ordering};
+use crate::time::{Sleep, Timeout, Timers};
 
 /// A single-core executor: one run queue, one worker, parking through the platform.
 pub struct Executor {
     queue: RunQueue,
     platform: &'static dyn Platform,
+    timers: Timers,
     worker: WorkerId,
     polls: AtomicUsize,
     parks: AtomicUsize,
@@ -58,6 +65,7 @@ impl Executor {
         Self {
             queue: RunQueue::new(),
             platform,
+            timers: Timers::new(platform),
             worker: WorkerId::new(0),
             polls: AtomicUsize::new(0),
             parks: AtomicUsize::new(0),
@@ -71,6 +79,7 @@ impl Executor {
         Self {
             queue: RunQueue::new(),
             platform,
+            timers: Timers::new(platform),
             worker: WorkerId::new(0),
             polls: AtomicUsize::new(0),
             parks: AtomicUsize::new(0),
@@ -105,9 +114,35 @@ impl Executor {
         self.spawner().spawn_in(pool, future)
     }
 
-    /// Runs every proc that is ready now, once each; returns how many ran. Procs made
-    /// ready while this runs wait for the next call.
+    /// The executor's timers (their clock is the platform's).
+    pub fn timers(&self) -> &Timers {
+        &self.timers
+    }
+
+    /// A future that completes after `duration`; see [`Timers::sleep`].
+    pub fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        self.timers.sleep(duration)
+    }
+
+    /// A future that completes at `deadline`; see [`Timers::sleep_until`].
+    pub fn sleep_until(&self, deadline: Instant) -> Sleep<'_> {
+        self.timers.sleep_until(deadline)
+    }
+
+    /// `future`, or `Err(Elapsed)` if it takes longer than `duration`; see
+    /// [`Timers::timeout`].
+    pub fn timeout<F: IntoFuture>(
+        &self,
+        duration: Duration,
+        future: F,
+    ) -> Timeout<'_, F::IntoFuture> {
+        self.timers.timeout(duration, future)
+    }
+
+    /// Fires the timers that are due, then runs every proc that is ready, once each;
+    /// returns how many ran. Procs made ready while this runs wait for the next call.
     pub fn run_once(&self) -> usize {
+        self.timers.process(self.platform.now());
         let mut ran = 0;
         for runnable in self.queue.take_all() {
             runnable.run();
@@ -119,11 +154,15 @@ impl Executor {
         ran
     }
 
-    /// Parks the worker until it is unparked (or spuriously).
+    /// Parks the worker until it is unparked, the next timer is due, or spuriously.
     fn park(&self) {
+        let deadline = self.timers.next_deadline();
+        if deadline.is_some_and(|due| due <= self.platform.now()) {
+            return; // a timer is due: no sleep
+        }
         let parks = self.parks.load(Ordering::Relaxed);
         self.parks.store(parks + 1, Ordering::Relaxed);
-        self.platform.park(self.worker, None);
+        self.platform.park(self.worker, deadline);
     }
 
     /// Runs procs for ever, parking whenever none is ready: the main loop of a firmware.
@@ -213,7 +252,7 @@ impl Schedule for Spawner {
 #[cfg(all(test, not(loom), feature = "std"))]
 mod tests {
     use super::*;
-    use ravelin_hal::TestPlatform;
+    use ravelin_hal::{Clock, TestPlatform};
     use std::sync::Mutex;
     use std::vec::Vec;
 
@@ -285,5 +324,74 @@ mod tests {
         assert_eq!(EXECUTOR.block_on(&mut b).unwrap(), 2);
         drop((a, b));
         assert_eq!(POOL.in_use(), 0);
+    }
+
+    #[test]
+    fn timers_fire_in_deadline_order_at_the_right_virtual_time() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        static FIRED: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+        PLATFORM.set_auto_advance(true);
+        let handles: Vec<_> = [30u64, 10, 20, 10]
+            .into_iter()
+            .map(|ms| {
+                EXECUTOR.spawn(async move {
+                    EXECUTOR.sleep(Duration::from_millis(ms)).await;
+                    let now = PLATFORM.now().as_nanos() / 1_000_000;
+                    FIRED.lock().unwrap().push((ms, now));
+                })
+            })
+            .collect();
+        for mut h in handles {
+            EXECUTOR.block_on(&mut h).unwrap();
+        }
+        assert_eq!(
+            *FIRED.lock().unwrap(),
+            [(10, 10), (10, 10), (20, 20), (30, 30)]
+        );
+        assert_eq!(EXECUTOR.timers().registered(), 0);
+    }
+
+    #[test]
+    fn a_busy_proc_does_not_starve_a_timer() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let busy = EXECUTOR.spawn(async {
+            let mut spins = 0u32;
+            while !STOP.load(std::sync::atomic::Ordering::SeqCst) {
+                PLATFORM.advance(Duration::from_micros(100)); // each poll takes time
+                spins += 1;
+                crate::sched::yield_now().await;
+            }
+            spins
+        });
+        let mut sleeper = EXECUTOR.spawn(async {
+            EXECUTOR.sleep(Duration::from_millis(5)).await;
+            STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+            PLATFORM.now()
+        });
+        let woke = EXECUTOR.block_on(&mut sleeper).unwrap();
+        assert!(woke >= Instant::from_nanos(5_000_000) && woke <= Instant::from_nanos(6_200_000));
+        let mut busy = busy;
+        assert!(EXECUTOR.block_on(&mut busy).unwrap() >= 50);
+    }
+
+    #[test]
+    fn a_timeout_gives_up_on_a_slow_proc() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        PLATFORM.set_auto_advance(true);
+        let mut h = EXECUTOR.spawn(async {
+            let slow = EXECUTOR.sleep(Duration::from_secs(10));
+            let fast = EXECUTOR
+                .timeout(Duration::from_millis(1), async { 7 })
+                .await;
+            (EXECUTOR.timeout(Duration::from_secs(1), slow).await, fast)
+        });
+        let (slow, fast) = EXECUTOR.block_on(&mut h).unwrap();
+        assert!(slow.is_err());
+        assert_eq!(fast, Ok(7));
+        assert_eq!(PLATFORM.now(), Instant::from_nanos(1_000_000_000));
     }
 }

@@ -24,9 +24,9 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 
-use ravelin_hal::{Distance, Platform, WorkerId};
+use ravelin_hal::{Distance, Duration, Instant, Platform, WorkerId};
 
 use super::idle::{Idle, MAX_WORKERS};
 use super::inject::Inject;
@@ -37,6 +37,7 @@ use crate::lightproc::{
     Builder, ProcHandle, ProcPool, Runnable, Schedule, ScheduleReason, SpawnError,
 };
 use crate::sync::{AtomicBool, Ordering};
+use crate::time::{Interval, Sleep, Timeout, Timers};
 
 /// A worker runs the LIFO slot at most this many times in a row.
 pub const MAX_LIFO_POLLS: u32 = 3;
@@ -68,6 +69,9 @@ impl fmt::Display for SchedulerError {
 
 impl core::error::Error for SchedulerError {}
 
+/// One worker's victims: groups of equally near workers, nearest group first.
+pub(crate) type StealOrder = Box<[Box<[usize]>]>;
+
 /// What every worker and every proc of one scheduler share.
 pub(crate) struct Shared {
     pub(crate) platform: Arc<dyn Platform + Send + Sync>,
@@ -75,8 +79,9 @@ pub(crate) struct Shared {
     pub(crate) inject: Inject,
     pub(crate) idle: Idle,
     /// Per worker: the other workers grouped by distance, nearest group first.
-    pub(crate) steal_order: Box<[Box<[Box<[usize]>]>]>,
+    pub(crate) steal_order: Box<[StealOrder]>,
     pub(crate) counters: Box<[Counters]>,
+    pub(crate) timers: Timers,
     pub(crate) shutdown: AtomicBool,
 }
 
@@ -131,6 +136,7 @@ impl Scheduler {
                 idle: Idle::new(),
                 steal_order,
                 counters: (0..workers).map(|_| Counters::default()).collect(),
+                timers: Timers::with_clock(platform.clone()),
                 shutdown: AtomicBool::new(false),
                 platform,
             }),
@@ -181,6 +187,37 @@ impl Scheduler {
     /// If `index` is not below [`workers`](Self::workers).
     pub fn worker_stats(&self, index: usize) -> WorkerStats {
         self.shared.counters[index].snapshot()
+    }
+
+    /// The scheduler's timers, on the platform's clock. Workers fire them as they come
+    /// due and park no longer than the earliest deadline.
+    pub fn timers(&self) -> &Timers {
+        &self.shared.timers
+    }
+
+    /// A future that completes after `duration`; see [`Timers::sleep`].
+    pub fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        self.shared.timers.sleep(duration)
+    }
+
+    /// A future that completes at `deadline`; see [`Timers::sleep_until`].
+    pub fn sleep_until(&self, deadline: Instant) -> Sleep<'_> {
+        self.shared.timers.sleep_until(deadline)
+    }
+
+    /// `future`, or `Err(Elapsed)` if it takes longer than `duration`; see
+    /// [`Timers::timeout`].
+    pub fn timeout<F: IntoFuture>(
+        &self,
+        duration: Duration,
+        future: F,
+    ) -> Timeout<'_, F::IntoFuture> {
+        self.shared.timers.timeout(duration, future)
+    }
+
+    /// Ticks every `period`, the first tick at once; see [`Timers::interval`].
+    pub fn interval(&self, period: Duration) -> Interval<'_> {
+        self.shared.timers.interval(period)
     }
 
     /// The number of workers parked now (a snapshot).
@@ -273,7 +310,7 @@ impl fmt::Debug for Scheduler {
 
 /// Worker `me`'s victims, grouped by distance (nearest group first). Within a group the
 /// list starts just after `me`, so neighbours do not all pick the same first victim.
-fn steal_order(platform: &dyn Platform, me: usize, workers: usize) -> Box<[Box<[usize]>]> {
+fn steal_order(platform: &dyn Platform, me: usize, workers: usize) -> StealOrder {
     let distances = [
         Distance::SameCore,
         Distance::SameLlc,

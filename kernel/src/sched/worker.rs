@@ -93,7 +93,10 @@ impl<'a> Worker<'a> {
     fn next_proc(&self) -> Option<Runnable> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % INJECT_INTERVAL == 0 {
+        if tick.is_multiple_of(INJECT_INTERVAL) {
+            // Now and then, even when busy: fire due timers, and look at the injection
+            // queue first, so neither waits behind a worker that always has work.
+            self.fire_timers();
             if let Some(runnable) = self.take_injected() {
                 return Some(runnable);
             }
@@ -145,7 +148,7 @@ impl<'a> Worker<'a> {
                 let victim = group[(start + offset) % group.len()];
                 let stolen = self.shared.queues[victim]
                     .stealer()
-                    .steal_into(&mut *self.local.borrow_mut());
+                    .steal_into(&mut self.local.borrow_mut());
                 if let Some(runnable) = stolen {
                     self.shared.counters[self.index].steal();
                     if !self.local.borrow().is_empty() {
@@ -168,17 +171,30 @@ impl<'a> Worker<'a> {
         x
     }
 
-    /// Announces idleness, looks once more, and parks if there is still nothing to do
-    /// (see `idle` for why no wake-up can be lost).
+    /// Fires the timers that are due; their procs are scheduled (here, by the wakes).
+    fn fire_timers(&self) -> usize {
+        self.shared.timers.process(self.shared.platform.now())
+    }
+
+    /// Fires due timers, announces idleness, looks once more, and parks until work comes
+    /// or the next timer is due (see `idle` for why no wake-up can be lost). Every idle
+    /// worker sleeps until the same earliest deadline; the first to wake fires it.
     fn park(&self) {
         let shared = self.shared;
+        if self.fire_timers() > 0 {
+            return; // procs were woken: run them
+        }
+        let deadline = shared.timers.next_deadline();
+        if deadline.is_some_and(|due| due <= shared.platform.now()) {
+            return; // due already (it fired nothing above only if cancelled): look again
+        }
         shared.idle.announce(self.index);
         if self.work_visible() || shared.shutdown.load(Ordering::SeqCst) {
             shared.idle.unannounce(self.index);
             return;
         }
         shared.counters[self.index].park();
-        shared.platform.park(WorkerId::new(self.index), None);
+        shared.platform.park(WorkerId::new(self.index), deadline);
         shared.idle.unannounce(self.index);
     }
 

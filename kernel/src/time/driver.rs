@@ -20,9 +20,10 @@ use crate::sync::{Mutex, MutexGuard};
 /// the [module documentation](super) for the loop). Any number of threads may register,
 /// cancel and process timers at once.
 ///
-/// It holds the clock as `&'static dyn Clock`: platforms are `static`s, and this keeps
-/// `Timers` and every future borrowing it free of a clock type parameter, at the cost of
-/// one indirect call per clock reading.
+/// It holds the clock as a `&'static dyn Clock` (bare-metal platforms are `static`s) or,
+/// with `alloc`, an `Arc<dyn Clock>` (a hosted platform shared with its scheduler): this
+/// keeps `Timers` and every future borrowing it free of a clock type parameter, at the
+/// cost of one indirect call per clock reading.
 ///
 /// ```
 /// use core::pin::pin;
@@ -45,7 +46,14 @@ use crate::sync::{Mutex, MutexGuard};
 /// ```
 pub struct Timers {
     wheel: Mutex<Wheel>,
-    clock: &'static dyn Clock,
+    clock: ClockRef,
+}
+
+/// Where the clock lives.
+enum ClockRef {
+    Static(&'static dyn Clock),
+    #[cfg(feature = "alloc")]
+    Shared(alloc::sync::Arc<dyn Clock + Send + Sync>),
 }
 
 impl Timers {
@@ -55,7 +63,7 @@ impl Timers {
     pub const fn new(clock: &'static dyn Clock) -> Self {
         Self {
             wheel: Mutex::new(Wheel::new()),
-            clock,
+            clock: ClockRef::Static(clock),
         }
     }
 
@@ -65,20 +73,34 @@ impl Timers {
     pub fn new(clock: &'static dyn Clock) -> Self {
         Self {
             wheel: Mutex::new(Wheel::new()),
-            clock,
+            clock: ClockRef::Static(clock),
+        }
+    }
+
+    /// Timers on a clock shared by reference count (a hosted platform).
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn with_clock(clock: alloc::sync::Arc<dyn Clock + Send + Sync>) -> Self {
+        Self {
+            wheel: Mutex::new(Wheel::new()),
+            clock: ClockRef::Shared(clock),
         }
     }
 
     /// The clock these timers read.
     #[must_use]
-    pub fn clock(&self) -> &'static dyn Clock {
-        self.clock
+    pub fn clock(&self) -> &dyn Clock {
+        match &self.clock {
+            ClockRef::Static(clock) => *clock,
+            #[cfg(feature = "alloc")]
+            ClockRef::Shared(clock) => &**clock,
+        }
     }
 
     /// The clock's current reading.
     #[must_use]
     pub fn now(&self) -> Instant {
-        self.clock.now()
+        self.clock().now()
     }
 
     /// When the earliest registered timer is due: what a parked worker sleeps until.

@@ -31,10 +31,12 @@
 //! both consistently. Where the target has 64-bit atomics they are two `u32` in an
 //! `AtomicU64`; elsewhere (thumbv7em) two `u16` in an `AtomicU32`. The wider cursors
 //! matter because a CAS cannot tell a head from the same head `2^bits` advances later
-//! (ABA): with `u16` a stealer preempted between reading the head and its CAS for 65 536
-//! owner operations could claim slots that are no longer queued. A hosted worker can run
-//! that many tiny procs in milliseconds; with `u32` it would take hours. The 32-bit
-//! targets are the single-core microcontrollers, where no stealer runs.
+//! (ABA): with `u16` a stealer preempted between reading the head and its CAS while the
+//! owner advances it by a multiple of 65 536 could claim slots that are no longer queued.
+//! A hosted worker runs that many tiny procs in milliseconds, well within one time slice
+//! of a preempted thread; with `u32` it would have to stay preempted for 2³² operations,
+//! minutes of uninterrupted work (Tokio makes the same choice). Targets without 64-bit
+//! atomics are, for Ravelin, microcontrollers: mostly single-core, where no stealer runs.
 //!
 //! # Operations
 //!
@@ -77,7 +79,8 @@
 //!
 //! Memory orderings:
 //! - The owner's `Release` store of `tail` publishes the slot it wrote; readers load
-//!   `tail` with `Acquire` before reading a slot.
+//!   `tail` with `Acquire` before reading a slot. The owner itself loads its `tail`
+//!   `Relaxed`: it is the only writer.
 //! - Every CAS of the head is `AcqRel` and every load of it `Acquire`. A stealer's commit
 //!   (`Release`) orders its reads of the slots before the owner's `Acquire` load of the
 //!   head that frees them for reuse. And anyone who sees a head has seen a `tail` at least

@@ -12,24 +12,25 @@
 //! part of any protocol.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
-};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
-};
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-// The run queue's cursor pairs: two u32 in an AtomicU64 where the target has 64-bit
+// What only the multi-worker scheduler (feature `alloc`) uses: the idle protocol's fence,
+// and the run queue's cursors: two u32 in an AtomicU64 where the target has 64-bit
 // atomics, two u16 in an AtomicU32 elsewhere (thumbv7em has no AtomicU64).
-#[cfg(all(not(loom), not(target_has_atomic = "64")))]
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::sync::atomic::{AtomicU32, fence};
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use core::sync::atomic::{AtomicU32, fence};
+#[cfg(all(not(loom), feature = "alloc", not(target_has_atomic = "64")))]
 pub(crate) use core::sync::atomic::AtomicU16;
-#[cfg(all(not(loom), target_has_atomic = "64"))]
+#[cfg(all(not(loom), feature = "alloc", target_has_atomic = "64"))]
 pub(crate) use core::sync::atomic::AtomicU64;
-#[cfg(all(loom, not(target_has_atomic = "64")))]
+#[cfg(all(loom, feature = "alloc", not(target_has_atomic = "64")))]
 pub(crate) use loom::sync::atomic::AtomicU16;
-#[cfg(all(loom, target_has_atomic = "64"))]
+#[cfg(all(loom, feature = "alloc", target_has_atomic = "64"))]
 pub(crate) use loom::sync::atomic::AtomicU64;
 
 #[cfg(loom)]

@@ -159,7 +159,7 @@ fn a_million_procs_spawned_from_one_worker_each_run_once_on_two_workers() {
     );
     let stats: Vec<_> = (0..2).map(|i| scheduler.worker_stats(i)).collect();
     let polls: usize = stats.iter().map(|s| s.polls).sum();
-    assert!(polls >= n + 1, "{stats:?}");
+    assert!(polls > n, "{stats:?}");
     eprintln!("worker stats: {stats:?}");
 }
 
@@ -248,7 +248,7 @@ fn procs_woken_from_outside_are_never_lost() {
     let mut last = 0;
     while last < 2 * rounds {
         let now = turn.load(SeqCst);
-        if now % 2 == 0 && now < 2 * rounds {
+        if now.is_multiple_of(2) && now < 2 * rounds {
             turn.store(now + 1, SeqCst); // the outside thread's move, then a wake
             if let Some(w) = waker.lock().unwrap().take() {
                 w.wake();

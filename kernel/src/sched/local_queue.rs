@@ -384,6 +384,7 @@ pub struct Local<'a> {
 }
 
 impl<'a> Local<'a> {
+    #[cfg(test)]
     /// A stealer of this queue, for other workers.
     pub fn stealer(&self) -> Stealer<'a> {
         self.queue.stealer()

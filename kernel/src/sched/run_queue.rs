@@ -95,6 +95,7 @@ impl Batch {
     ///
     /// # Safety
     /// The caller hands over the Runnable of every proc in the list.
+    #[cfg(feature = "alloc")]
     pub(crate) unsafe fn from_list(first: Option<NonNull<Header>>) -> Self {
         Self { next: first }
     }

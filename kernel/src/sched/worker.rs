@@ -24,7 +24,9 @@ use ravelin_hal::WorkerId;
 
 use super::local_queue::Local;
 use super::scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Shared};
-use crate::lightproc::{Runnable, ScheduleReason};
+use crate::lightproc::Runnable;
+#[cfg(feature = "std")]
+use crate::lightproc::ScheduleReason;
 use crate::sync::Ordering;
 
 /// One worker's private state, on its thread's stack while it runs.
@@ -80,14 +82,9 @@ impl<'a> Worker<'a> {
         // injection queue is closed first, so anything scheduled from now on, by these
         // cancellations or by anyone, is cancelled at once instead of queued.
         self.shared.inject.close();
-        while let Some(runnable) = self
-            .lifo
-            .take()
-            .or_else(|| self.local.borrow_mut().pop())
-            .or_else(|| self.shared.inject.pop())
-        {
-            drop(runnable);
-        }
+        drop(self.lifo.take());
+        self.local.borrow_mut().drain().for_each(drop);
+        self.shared.inject.pop_batch(usize::MAX).for_each(drop);
     }
 
     fn next_proc(&self) -> Option<Runnable> {
@@ -224,6 +221,7 @@ impl<'a> Worker<'a> {
     }
 
     /// Schedules a proc from code running on this worker.
+    #[cfg(feature = "std")]
     fn schedule_here(&self, runnable: Runnable, reason: ScheduleReason) {
         if self.shared.shutdown.load(Ordering::Acquire) {
             return drop(runnable); // cancelled: nothing will run it

@@ -30,6 +30,10 @@ pub mod time;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod __loom {
+    /// The global injection queue.
+    pub mod inject {
+        pub use crate::sched::inject::Inject;
+    }
     /// The per-worker run queue.
     pub mod local_queue {
         pub use crate::sched::local_queue::{Batch, CAPACITY, Local, Queue, Stealer};

@@ -18,7 +18,7 @@ use crate::lightproc::header::Header;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 /// The queue.
-pub(crate) struct Inject {
+pub struct Inject {
     list: Mutex<List>,
     /// The number of queued procs; written under the lock, read without it.
     len: AtomicUsize,
@@ -35,7 +35,7 @@ unsafe impl Send for List {}
 
 impl Inject {
     /// An empty, open queue.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             list: Mutex::new(List {
                 head: None,
@@ -47,17 +47,17 @@ impl Inject {
     }
 
     /// True if no proc is queued (a snapshot).
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.len.load(Ordering::Acquire) == 0
     }
 
     /// The number of queued procs (a snapshot).
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
     }
 
     /// Queues `runnable` at the back; a closed queue hands it back.
-    pub(crate) fn push(&self, runnable: Runnable) -> Result<(), Runnable> {
+    pub fn push(&self, runnable: Runnable) -> Result<(), Runnable> {
         let mut list = self.list.lock();
         if list.closed {
             return Err(runnable);
@@ -71,7 +71,7 @@ impl Inject {
     }
 
     /// Takes the proc at the front.
-    pub(crate) fn pop(&self) -> Option<Runnable> {
+    pub fn pop(&self) -> Option<Runnable> {
         if self.is_empty() {
             return None;
         }
@@ -124,7 +124,7 @@ impl Inject {
 
     /// Closes the queue: later pushes hand their Runnable back. Returns true if it was
     /// open.
-    pub(crate) fn close(&self) -> bool {
+    pub fn close(&self) -> bool {
         let mut list = self.list.lock();
         !core::mem::replace(&mut list.closed, true)
     }

@@ -13,7 +13,14 @@ mod executor;
 #[cfg(feature = "alloc")]
 mod idle;
 #[cfg(feature = "alloc")]
-mod inject;
+#[cfg_attr(
+    not(loom),
+    expect(
+        unreachable_pub,
+        reason = "pub only for the loom re-export; the module is crate-private"
+    )
+)]
+pub(crate) mod inject;
 // Items are `pub` (not `pub(crate)`) only so that, under `--cfg loom`, lib.rs can
 // re-export them to the loom models through `__loom`; in other builds the module is
 // crate-private and nothing here is reachable from outside.

@@ -196,7 +196,9 @@ fn scheduler_two_workers_run_a_stealable_proc_exactly_once() {
         let s = scheduler.clone();
         let r = runs.clone();
         // A root proc spawns a child from inside a worker: it lands in that worker's
-        // local queue, where the other worker may steal it.
+        // local queue, where the other worker may steal it. The root returns the child's
+        // handle, for the model to await.
+        #[allow(clippy::async_yields_async)]
         let root = scheduler.spawn(async move {
             s.spawn(async move {
                 r.fetch_add(1, SeqCst);

@@ -19,6 +19,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod lightproc;
+pub mod mailbox;
 pub mod sched;
 mod sync;
 pub mod time;

@@ -40,7 +40,7 @@ pub struct Panic {
     #[cfg(feature = "std")]
     payload: SyncPayload,
     #[cfg(not(feature = "std"))]
-    never: core::convert::Infallible,
+    pub(crate) never: core::convert::Infallible,
 }
 
 /// Through `&self` the payload is only downcast to `&str` or `String`, which are `Sync`;

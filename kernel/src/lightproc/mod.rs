@@ -45,7 +45,7 @@ mod schedule;
 mod stack;
 pub mod state;
 mod storage;
-mod unwind;
+pub(crate) mod unwind;
 mod waker;
 
 pub use builder::Builder;

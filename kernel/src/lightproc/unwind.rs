@@ -20,3 +20,14 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
         Ok(f())
     }
 }
+
+/// Continues unwinding with a caught panic (after finishing what had to be finished).
+pub(crate) fn resume(panic: Panic) -> ! {
+    #[cfg(feature = "std")]
+    {
+        extern crate std;
+        std::panic::resume_unwind(panic.into_payload())
+    }
+    #[cfg(not(feature = "std"))]
+    match panic.never {}
+}

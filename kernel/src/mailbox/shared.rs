@@ -304,10 +304,10 @@ impl<M, const N: usize> Mailbox<M, N> {
                         (node.message.take(), node.waker.take())
                     })
                 };
-                if let Some(queued) = queued {
-                    if state.queue.push_back(queued).is_err() {
-                        unreachable!("a slot was just freed");
-                    }
+                if let Some(queued) = queued
+                    && state.queue.push_back(queued).is_err()
+                {
+                    unreachable!("a slot was just freed");
                 }
                 waker
             }

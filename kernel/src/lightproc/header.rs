@@ -114,3 +114,11 @@ impl Header {
 
 #[cfg(not(loom))]
 static_assertions::const_assert!(core::mem::size_of::<Header>() <= 64);
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    #[test]
+    fn header_is_one_cache_line_on_64_bit_targets() {
+        assert_eq!(core::mem::size_of::<super::Header>(), 64);
+    }
+}

@@ -21,6 +21,8 @@ extern crate std;
 pub mod lightproc;
 pub mod mailbox;
 pub mod sched;
+#[cfg(feature = "alloc")]
+pub mod supervisor;
 mod sync;
 pub mod time;
 

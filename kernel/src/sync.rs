@@ -116,6 +116,12 @@ pub(crate) type MutexGuard<'a, T> = spin::MutexGuard<'a, T>;
 #[cfg(loom)]
 pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
 impl<T> Mutex<T> {
     /// An unlocked mutex holding `value`.
     #[cfg(not(loom))]

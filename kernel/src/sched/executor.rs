@@ -202,6 +202,11 @@ impl Executor {
 }
 
 impl Spawner {
+    /// The executor this spawner spawns on.
+    pub fn executor(self) -> &'static Executor {
+        self.executor
+    }
+
     /// Spawns `future` on the heap.
     #[cfg(feature = "alloc")]
     pub fn spawn<F>(self, future: F) -> ProcHandle<F::Output>

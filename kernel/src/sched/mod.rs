@@ -37,6 +37,8 @@ pub(crate) mod run_queue;
 #[cfg(feature = "alloc")]
 mod scheduler;
 #[cfg(feature = "alloc")]
+mod spawn;
+#[cfg(feature = "alloc")]
 mod worker;
 #[cfg(feature = "alloc")]
 mod worker_stats;
@@ -45,6 +47,8 @@ mod yield_now;
 pub use executor::{Executor, Spawner};
 #[cfg(feature = "alloc")]
 pub use scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Scheduler, SchedulerError};
+#[cfg(feature = "alloc")]
+pub use spawn::Spawn;
 #[cfg(feature = "alloc")]
 pub use worker_stats::WorkerStats;
 pub use yield_now::{YieldNow, yield_now};

@@ -1,0 +1,84 @@
+//! How a supervisor learns that a child ended: each child's `ProcHandle` is polled with
+//! a waker of its own, which, when the child completes, queues the child's slot and
+//! generation and wakes the supervisor. The supervisor never polls children in a loop to
+//! find out who failed: one event per ended incarnation reaches it (stale ones, from an
+//! incarnation already replaced, are recognised by their generation and ignored).
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::task::Wake;
+use core::task::{Poll, Waker};
+
+use crate::sync::Mutex;
+
+/// An incarnation of a child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Exited {
+    pub(crate) slot: usize,
+    pub(crate) generation: u64,
+}
+
+/// The supervisor's queue of exit events.
+#[derive(Default)]
+pub(crate) struct Events {
+    state: Mutex<EventsState>,
+}
+
+#[derive(Default)]
+struct EventsState {
+    queue: VecDeque<Exited>,
+    waker: Option<Waker>,
+}
+
+impl Events {
+    fn push(&self, event: Exited) {
+        let waker = {
+            let mut state = self.state.lock();
+            state.queue.push_back(event);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The next event, or `Pending` with `waker` registered.
+    pub(crate) fn poll_next(&self, waker: &Waker) -> Poll<Exited> {
+        let stale = {
+            let mut state = self.state.lock();
+            if let Some(event) = state.queue.pop_front() {
+                return Poll::Ready(event);
+            }
+            match &state.waker {
+                Some(w) if w.will_wake(waker) => None,
+                _ => state.waker.replace(waker.clone()),
+            }
+        };
+        drop(stale);
+        Poll::Pending
+    }
+
+    /// The waker to poll a child's handle with.
+    pub(crate) fn child_waker(self: &Arc<Self>, slot: usize, generation: u64) -> Waker {
+        Waker::from(Arc::new(ChildWaker {
+            events: self.clone(),
+            event: Exited { slot, generation },
+        }))
+    }
+}
+
+/// Queues its child's exit event when woken (by the child's completion).
+struct ChildWaker {
+    events: Arc<Events>,
+    event: Exited,
+}
+
+impl Wake for ChildWaker {
+    fn wake(self: Arc<Self>) {
+        self.events.push(self.event);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.events.push(self.event);
+    }
+}

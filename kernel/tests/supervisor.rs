@@ -437,3 +437,39 @@ fn messages_sent_during_a_restart_reach_the_new_incarnation() {
     system.stop();
     ex.block_on(system.root_handle()).unwrap().unwrap();
 }
+
+#[test]
+fn children_and_subtrees_are_added_and_removed_at_run_time() {
+    let (_, ex) = executor();
+    let log = Log::default();
+    let sub_log = Log::default();
+    let spec = SupervisorSpec::new("root")
+        .child(idle("first"))
+        .on_event(log.record());
+    let root = spec.handle();
+    let mut system = System::start(ex.spawner(), spec);
+    settle(ex);
+    root.add_child(idle("second"));
+    root.add_child(ChildSpec::supervisor(
+        SupervisorSpec::new("subtree")
+            .child(idle("leaf-1"))
+            .child(idle("leaf-2"))
+            .on_event(sub_log.record()),
+    ));
+    settle(ex);
+    assert_eq!(log.count("start"), 3);
+    assert_eq!(sub_log.count("start leaf"), 2);
+    root.remove_child("subtree");
+    root.remove_child("no-such-child");
+    settle(ex);
+    assert_eq!(log.count("stop subtree"), 1);
+    assert_eq!(sub_log.lines()[2..], ["stop leaf-2", "stop leaf-1"]);
+    system.stop();
+    ex.block_on(system.root_handle()).unwrap().unwrap();
+    let stops: Vec<String> = log
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("stop"))
+        .collect();
+    assert_eq!(stops, ["stop subtree", "stop second", "stop first"]);
+}

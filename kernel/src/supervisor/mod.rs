@@ -47,6 +47,7 @@
 //! ```
 
 mod context;
+mod control;
 mod events;
 mod fault;
 mod run;
@@ -54,6 +55,7 @@ mod spec;
 mod system;
 
 pub use context::ChildContext;
+pub use control::SupervisorRef;
 pub use fault::Fault;
 pub use spec::{Backoff, ChildSpec, Intensity, Restart, Strategy, SupervisorSpec};
 pub use system::{System, Wait};
@@ -111,6 +113,7 @@ pub enum Lifecycle<'a> {
 }
 
 static_assertions::assert_impl_all!(System: Send, Sync);
+static_assertions::assert_impl_all!(SupervisorRef: Send, Sync, Clone);
 static_assertions::assert_impl_all!(ChildSpec: Send, Sync, Clone);
 static_assertions::assert_impl_all!(SupervisorSpec: Send, Sync, Clone);
 static_assertions::assert_impl_all!(ChildContext: Send, Sync, Clone);

@@ -28,6 +28,7 @@ use core::task::{Context, Poll};
 use ravelin_hal::{Duration, Instant};
 
 use super::context::StopSignal;
+use super::control::Command;
 use super::events::{Events, Exited};
 use super::spec::{ChildSpec, SupervisorSpec};
 use super::{ChildContext, Fault, Lifecycle, Restart, Strategy};
@@ -40,17 +41,7 @@ pub(crate) async fn supervise(spec: SupervisorSpec, ctx: ChildContext) -> Result
             .children
             .iter()
             .cloned()
-            .map(|spec| {
-                Some(Child {
-                    spec,
-                    generation: 0,
-                    restarts: 0,
-                    in_a_row: 0,
-                    started: Instant::ZERO,
-                    running: None,
-                    restart_at: None,
-                })
-            })
+            .map(|spec| Some(Child::new(spec)))
             .collect(),
         spec,
         ctx,
@@ -81,6 +72,20 @@ struct Child {
     restart_at: Option<Instant>,
 }
 
+impl Child {
+    fn new(spec: ChildSpec) -> Self {
+        Self {
+            spec,
+            generation: 0,
+            restarts: 0,
+            in_a_row: 0,
+            started: Instant::ZERO,
+            running: None,
+            restart_at: None,
+        }
+    }
+}
+
 struct Running {
     handle: ProcHandle<Result<(), Fault>>,
     stop: Arc<StopSignal>,
@@ -89,6 +94,7 @@ struct Running {
 }
 
 enum Next {
+    Command(Command),
     Exited(Exited),
     Stop { kill: bool },
     RestartDue,
@@ -106,6 +112,20 @@ impl Supervisor {
                     return Ok(());
                 }
                 Next::RestartDue => self.restart_due(),
+                Next::Command(Command::Add(spec)) => {
+                    self.children.push(Some(Child::new(spec)));
+                    self.start(self.children.len() - 1);
+                }
+                Next::Command(Command::Remove(name)) => {
+                    let slot = self
+                        .children
+                        .iter()
+                        .position(|c| c.as_ref().is_some_and(|c| c.spec.name == name));
+                    if let Some(slot) = slot {
+                        self.stop_child(slot, false).await;
+                        self.children[slot] = None;
+                    }
+                }
                 Next::Exited(event) => {
                     if let Some(outcome) = self.take_exit(event) {
                         self.child_ended(event.slot, outcome).await?;
@@ -137,6 +157,9 @@ impl Supervisor {
         let wait = poll_fn(|cx| {
             if let Some(kill) = self.ctx.stop.poll_requested(cx.waker()) {
                 return Poll::Ready(Next::Stop { kill });
+            }
+            if let Poll::Ready(command) = self.spec.control.poll_next(cx.waker()) {
+                return Poll::Ready(Next::Command(command));
             }
             self.events.poll_next(cx.waker()).map(Next::Exited)
         });

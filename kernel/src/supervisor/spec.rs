@@ -182,6 +182,7 @@ pub struct SupervisorSpec {
     pub(crate) backoff: Backoff,
     pub(crate) children: Vec<ChildSpec>,
     pub(crate) callback: Option<Callback>,
+    pub(crate) control: Arc<super::control::Control>,
 }
 
 impl SupervisorSpec {
@@ -195,6 +196,7 @@ impl SupervisorSpec {
             backoff: Backoff::None,
             children: Vec::new(),
             callback: None,
+            control: Arc::default(),
         }
     }
 
@@ -239,6 +241,14 @@ impl SupervisorSpec {
     /// The supervisor's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A handle to add and remove children while this supervisor runs (in every
+    /// incarnation of it).
+    pub fn handle(&self) -> super::SupervisorRef {
+        super::SupervisorRef {
+            control: self.control.clone(),
+        }
     }
 }
 

@@ -3,19 +3,28 @@
 //! `cargo run --release -p ravelin-benches --bin compare [-- --quick]`
 //!
 //! Each timed pair is measured interleaved (Ravelin, peer, Ravelin, peer, … for several
-//! rounds) and the median per side is kept, so machine noise moves both sides alike. The
-//! ratio is Ravelin / peer: below 1 is better for Ravelin. Counts (heap allocations and
-//! bytes per spawn) come from a counting global allocator and are printed as
-//! "count vs count".
+//! rounds, who goes first alternating) and the median per side is kept, so machine noise
+//! moves both sides alike. The ratio is Ravelin / peer: below 1 is better for Ravelin.
+//! Counts (heap allocations and bytes per spawn, CPU time of an idle runtime) are printed
+//! as "count vs count".
+//!
+//! Rows, in order: spawn + run + join on one thread; the same on all workers of a
+//! multi-threaded runtime; work stealing (1,000,000 small procs from one worker, once per
+//! round; 100,000 with `--quick`); heap counts; idle cost, measured last, with every other
+//! runtime dropped, over 10 s (2 s with `--quick`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use ravelin_benches::alloc_count::CountingAlloc;
+use ravelin_benches::workloads::idle::idle_cpu;
 use ravelin_benches::workloads::spawn::{
     AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, TokioCurrentThread,
 };
-use ravelin_benches::workloads::{PerElement, Workload, allocations_per_element};
+use ravelin_benches::workloads::spawn_multi::{RavelinMulti, SmolMulti, TokioMulti};
+use ravelin_benches::workloads::steal::{self, RavelinSteal, TokioSteal};
+use ravelin_benches::workloads::{PerElement, WORKERS, Workload, allocations_per_element};
+use ravelin_kernel::sched::WorkerStats;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -28,6 +37,12 @@ struct Config {
     sample: Duration,
     /// Warm-up time per side before calibrating.
     warm_up: Duration,
+    /// Procs per work-stealing batch; one batch per side per round, no calibration.
+    steal_procs: usize,
+    /// Interleaved rounds of the work-stealing pair (odd).
+    steal_rounds: usize,
+    /// How long each idle runtime is watched.
+    idle_window: Duration,
 }
 
 impl Config {
@@ -51,12 +66,18 @@ impl Config {
                 rounds: 15,
                 sample: Duration::from_millis(10),
                 warm_up: Duration::from_millis(100),
+                steal_procs: steal::PROCS,
+                steal_rounds: 9,
+                idle_window: Duration::from_secs(2),
             }
         } else {
             Self {
                 rounds: 31,
                 sample: Duration::from_millis(30),
                 warm_up: Duration::from_millis(500),
+                steal_procs: steal::PROCS_FULL,
+                steal_rounds: 7,
+                idle_window: Duration::from_secs(10),
             }
         }
     }
@@ -102,13 +123,47 @@ fn median(mut samples: Vec<f64>) -> f64 {
     }
 }
 
+/// How many rounds, and how many batches per sample on each side.
+#[derive(Clone, Copy)]
+struct Plan {
+    rounds: usize,
+    ravelin_batches: u64,
+    peer_batches: u64,
+}
+
+impl Plan {
+    /// Batches per sample calibrated to `config.sample` (after a warm-up) on each side.
+    fn calibrated(ravelin: &mut dyn Workload, peer: &mut dyn Workload, config: &Config) -> Self {
+        Self {
+            rounds: config.rounds,
+            ravelin_batches: calibrate(ravelin, config),
+            peer_batches: calibrate(peer, config),
+        }
+    }
+
+    /// One batch per sample, `rounds` rounds, after one warm-up batch on each side: for
+    /// batches that are long already.
+    fn one_batch(ravelin: &mut dyn Workload, peer: &mut dyn Workload, rounds: usize) -> Self {
+        black_box(ravelin.run_batch());
+        black_box(peer.run_batch());
+        Self {
+            rounds,
+            ravelin_batches: 1,
+            peer_batches: 1,
+        }
+    }
+}
+
 /// Median ns per element of each side, measured interleaved.
-fn interleaved(ravelin: &mut dyn Workload, peer: &mut dyn Workload, config: &Config) -> (f64, f64) {
-    let ravelin_batches = calibrate(ravelin, config);
-    let peer_batches = calibrate(peer, config);
-    let mut ours = Vec::with_capacity(config.rounds);
-    let mut theirs = Vec::with_capacity(config.rounds);
-    for round in 0..config.rounds {
+fn interleaved(ravelin: &mut dyn Workload, peer: &mut dyn Workload, plan: Plan) -> (f64, f64) {
+    let Plan {
+        rounds,
+        ravelin_batches,
+        peer_batches,
+    } = plan;
+    let mut ours = Vec::with_capacity(rounds);
+    let mut theirs = Vec::with_capacity(rounds);
+    for round in 0..rounds {
         // Alternate who goes first, so neither side always runs on a cache the other left.
         if round % 2 == 0 {
             ours.push(sample(ravelin, ravelin_batches));
@@ -129,13 +184,24 @@ struct Row {
     ratio: String,
 }
 
+/// A timed row, batches per sample calibrated.
 fn timed_row(
     workload: &str,
     ravelin: &mut dyn Workload,
     peer: &mut dyn Workload,
     config: &Config,
 ) -> Row {
-    let (ours, theirs) = interleaved(ravelin, peer, config);
+    let plan = Plan::calibrated(ravelin, peer, config);
+    timed_row_with(workload, ravelin, peer, plan)
+}
+
+fn timed_row_with(
+    workload: &str,
+    ravelin: &mut dyn Workload,
+    peer: &mut dyn Workload,
+    plan: Plan,
+) -> Row {
+    let (ours, theirs) = interleaved(ravelin, peer, plan);
     Row {
         workload: format!("{workload}, {}", ravelin.name()),
         ravelin: format!("{ours:.1} ns"),
@@ -227,9 +293,8 @@ fn print_table(rows: &[Row]) {
     }
 }
 
-fn main() {
-    let config = Config::from_args();
-    let started = Instant::now();
+/// Spawn + run + join on one thread, and heap counts per spawn.
+fn single_thread_rows(config: &Config) -> Vec<Row> {
     let mut heap = RavelinHeap::new();
     let mut pool = RavelinPool::new(&POOL);
     let mut async_task = AsyncTask::new();
@@ -237,22 +302,119 @@ fn main() {
 
     const SPAWN: &str = "spawn+run+join empty proc, 1 thread";
     let mut rows = vec![
-        timed_row(SPAWN, &mut heap, &mut tokio, &config),
-        timed_row(SPAWN, &mut heap, &mut async_task, &config),
-        timed_row(SPAWN, &mut pool, &mut async_task, &config),
+        timed_row(SPAWN, &mut heap, &mut tokio, config),
+        timed_row(SPAWN, &mut heap, &mut async_task, config),
+        timed_row(SPAWN, &mut pool, &mut async_task, config),
     ];
     rows.extend(count_rows(&mut heap, &mut [&mut tokio, &mut async_task]));
     rows.extend(count_rows(&mut pool, &mut [&mut async_task]));
+    rows
+}
+
+/// Spawn + run + join on all workers; each runtime is dropped as soon as its row is done.
+fn multi_worker_rows(config: &Config) -> Vec<Row> {
+    let spawn = format!("spawn+run+join empty proc, {WORKERS} workers");
+    let mut ravelin = RavelinMulti::new();
+    let mut rows = Vec::new();
+    {
+        let mut tokio = TokioMulti::new();
+        rows.push(timed_row(&spawn, &mut ravelin, &mut tokio, config));
+    }
+    {
+        let mut smol = SmolMulti::new();
+        rows.push(timed_row(&spawn, &mut ravelin, &mut smol, config));
+    }
+    rows
+}
+
+/// Work stealing, one batch per side per round; also a note on how Ravelin's workers
+/// shared the procs over the measured rounds.
+fn steal_row(config: &Config) -> (Row, String) {
+    let mut ravelin = RavelinSteal::new(config.steal_procs);
+    let mut tokio = TokioSteal::new(config.steal_procs);
+    let plan = Plan::one_batch(&mut ravelin, &mut tokio, config.steal_rounds);
+    let stats = |w: &RavelinSteal| -> Vec<WorkerStats> {
+        let scheduler = w.runtime().scheduler();
+        (0..scheduler.workers())
+            .map(|i| scheduler.worker_stats(i))
+            .collect()
+    };
+    let before = stats(&ravelin);
+    let what = format!(
+        "work stealing, {} procs from 1 worker, {WORKERS} workers",
+        config.steal_procs
+    );
+    let row = timed_row_with(&what, &mut ravelin, &mut tokio, plan);
+    let after = stats(&ravelin);
+    let share: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .enumerate()
+        .map(|(i, (b, a))| {
+            format!(
+                "worker {i}: {} polls, {} steals, {} injection takes",
+                a.polls - b.polls,
+                a.steals - b.steals,
+                a.injections - b.injections
+            )
+        })
+        .collect();
+    let note = format!(
+        "Ravelin work stealing over the measured rounds: {}.",
+        share.join("; ")
+    );
+    (row, note)
+}
+
+/// Idle cost: each runtime alone in the process, one after the other.
+fn idle_row(config: &Config) -> Row {
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    let mut ravelin = RavelinMulti::new();
+    let ours = idle_cpu(&mut ravelin, config.idle_window);
+    let name = ravelin.name();
+    drop(ravelin);
+    let mut tokio = TokioMulti::new();
+    let theirs = idle_cpu(&mut tokio, config.idle_window);
+    let peer = tokio.name();
+    drop(tokio);
+    Row {
+        workload: format!(
+            "idle cost: process CPU over {} s, {WORKERS} workers, {name}",
+            config.idle_window.as_secs()
+        ),
+        ravelin: ms(ours),
+        peer: format!("{} ({peer})", ms(theirs)),
+        ratio: format!("{} vs {}", ms(ours), ms(theirs)),
+    }
+}
+
+fn main() {
+    let config = Config::from_args();
+    let started = Instant::now();
+
+    // Each group builds its runtimes and drops them before the next starts; idle cost
+    // comes last, when no other runtime is alive in the process.
+    let mut rows = single_thread_rows(&config);
+    rows.extend(multi_worker_rows(&config));
+    let (steal, steal_note) = steal_row(&config);
+    rows.push(steal);
+    rows.push(idle_row(&config));
 
     println!(
-        "Ravelin vs peers: {} rounds interleaved, median per side, {BATCH} procs per batch; \
-         ratio < 1 is better for Ravelin",
-        config.rounds
+        "Ravelin vs peers: {} rounds interleaved ({} for work stealing), median per side; \
+         times are wall time per proc; ratio < 1 is better for Ravelin",
+        config.rounds, config.steal_rounds
     );
     print_table(&rows);
     println!(
-        "Static pool slots are {POOL_SLOT_SIZE} B each, reserved up front (not heap). \
-         Took {:.1} s.",
-        started.elapsed().as_secs_f64()
+        "Spawn rows: {BATCH} procs per batch; with {WORKERS} workers one root proc spawns \
+         them and awaits every handle. Work stealing: each proc does {} rounds of \
+         arithmetic, is detached, and counts itself done. Static pool slots are \
+         {POOL_SLOT_SIZE} B each, reserved up front (not heap). Idle cost is a count, not a \
+         ratio (two near-zero CPU times): getrusage(RUSAGE_SELF) over the window after one \
+         batch, that runtime alone in the process; Tokio without IO or time driver.",
+        steal::WORK,
     );
+    println!("{steal_note}");
+    println!("Took {:.1} s.", started.elapsed().as_secs_f64());
 }

@@ -3,8 +3,19 @@
 //! Each workload is a [`Workload`]: one call of [`Workload::run_batch`] does a fixed
 //! amount of work ([`Workload::elements`] units), the same for Ravelin and its peer, so
 //! times per element compare directly.
+//!
+//! - [`spawn`]: spawn + run + join of an empty process on one thread;
+//! - [`spawn_multi`]: the same on all [`WORKERS`] workers of a multi-threaded runtime;
+//! - [`steal`]: many small processes spawned from one worker, stolen by the others;
+//! - [`idle`]: CPU time of an idle runtime.
 
+pub mod idle;
 pub mod spawn;
+pub mod spawn_multi;
+pub mod steal;
+
+/// Worker threads of every multi-threaded runtime measured: this machine's 2 cores.
+pub const WORKERS: usize = 2;
 
 use crate::alloc_count::{self, Counts};
 

@@ -5,13 +5,11 @@
 //! reaches every incarnation of that supervisor (children added at run time are not part
 //! of the spec: a restarted supervisor starts with the spec's children, as in OTP).
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::task::{Poll, Waker};
 
 use super::ChildSpec;
-use crate::sync::Mutex;
+use super::queue::WakeQueue;
 
 /// What a running supervisor is asked to do.
 pub(crate) enum Command {
@@ -20,44 +18,7 @@ pub(crate) enum Command {
 }
 
 /// The queue of commands.
-#[derive(Default)]
-pub(crate) struct Control {
-    state: Mutex<ControlState>,
-}
-
-#[derive(Default)]
-struct ControlState {
-    queue: VecDeque<Command>,
-    waker: Option<Waker>,
-}
-
-impl Control {
-    fn push(&self, command: Command) {
-        let waker = {
-            let mut state = self.state.lock();
-            state.queue.push_back(command);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    pub(crate) fn poll_next(&self, waker: &Waker) -> Poll<Command> {
-        let stale = {
-            let mut state = self.state.lock();
-            if let Some(command) = state.queue.pop_front() {
-                return Poll::Ready(command);
-            }
-            match &state.waker {
-                Some(w) if w.will_wake(waker) => None,
-                _ => state.waker.replace(waker.clone()),
-            }
-        };
-        drop(stale);
-        Poll::Pending
-    }
-}
+pub(crate) type Control = WakeQueue<Command>;
 
 /// A handle to a (running) supervisor: add and remove children at run time. Cheap to
 /// clone; valid across the supervisor's restarts.

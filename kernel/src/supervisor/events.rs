@@ -4,12 +4,11 @@
 //! find out who failed: one event per ended incarnation reaches it (stale ones, from an
 //! incarnation already replaced, are recognised by their generation and ignored).
 
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::task::Wake;
 use core::task::{Poll, Waker};
 
-use crate::sync::Mutex;
+use super::queue::WakeQueue;
 
 /// An incarnation of a child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,41 +20,13 @@ pub(crate) struct Exited {
 /// The supervisor's queue of exit events.
 #[derive(Default)]
 pub(crate) struct Events {
-    state: Mutex<EventsState>,
-}
-
-#[derive(Default)]
-struct EventsState {
-    queue: VecDeque<Exited>,
-    waker: Option<Waker>,
+    queue: WakeQueue<Exited>,
 }
 
 impl Events {
-    fn push(&self, event: Exited) {
-        let waker = {
-            let mut state = self.state.lock();
-            state.queue.push_back(event);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
     /// The next event, or `Pending` with `waker` registered.
     pub(crate) fn poll_next(&self, waker: &Waker) -> Poll<Exited> {
-        let stale = {
-            let mut state = self.state.lock();
-            if let Some(event) = state.queue.pop_front() {
-                return Poll::Ready(event);
-            }
-            match &state.waker {
-                Some(w) if w.will_wake(waker) => None,
-                _ => state.waker.replace(waker.clone()),
-            }
-        };
-        drop(stale);
-        Poll::Pending
+        self.queue.poll_next(waker)
     }
 
     /// The waker to poll a child's handle with.
@@ -75,10 +46,10 @@ struct ChildWaker {
 
 impl Wake for ChildWaker {
     fn wake(self: Arc<Self>) {
-        self.events.push(self.event);
+        self.events.queue.push(self.event);
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.events.push(self.event);
+        self.events.queue.push(self.event);
     }
 }

@@ -50,6 +50,7 @@ mod context;
 mod control;
 mod events;
 mod fault;
+mod queue;
 mod run;
 mod spec;
 mod system;

@@ -60,9 +60,9 @@ use core::fmt;
 
 use heapless::Vec;
 
-use crate::mailbox::Ref;
 #[cfg(doc)]
-use crate::mailbox::{Address, RefSendError};
+use crate::mailbox::Address;
+use crate::mailbox::Ref;
 use crate::sync::Mutex;
 
 /// A fixed-capacity map from names to [`Ref`]s of processes taking messages `M` in

@@ -2,7 +2,8 @@
 //!
 //! The `#![no_std]` kernel of Ravelin, a fault-tolerant runtime in the Erlang tradition:
 //! lightweight processes ([`lightproc`]) that the scheduler runs, mailboxes connect and
-//! supervisors restart, and [`time`]: a timer wheel with `sleep`, `timeout` and intervals.
+//! supervisors restart, [`registry`]: names and groups of process addresses that stay
+//! valid across restarts, and [`time`]: a timer wheel with `sleep`, `timeout` and intervals.
 //! It needs no heap: procs can live in a static
 //! [`ProcPool`](lightproc::ProcPool). The `alloc` feature adds heap-backed spawn; `std`
 //! (the default) also catches panics at the poll boundary, turning them into values.
@@ -20,6 +21,7 @@ extern crate std;
 
 pub mod lightproc;
 pub mod mailbox;
+pub mod registry;
 pub mod sched;
 #[cfg(feature = "alloc")]
 pub mod supervisor;

@@ -30,6 +30,7 @@
 //! assert!(rx.try_recv().is_err()); // drained, and no sender left
 //! ```
 
+mod address;
 mod backing;
 mod error;
 mod receiver;
@@ -37,6 +38,7 @@ mod sender;
 mod shared;
 mod waiters;
 
+pub use address::{Address, Generation, Pinned, Ref, RefSendError};
 pub use error::{SendError, TryRecvError, TrySendError};
 pub use receiver::{Receiver, Recv};
 pub use sender::{Send, Sender};

@@ -473,3 +473,103 @@ fn children_and_subtrees_are_added_and_removed_at_run_time() {
         .collect();
     assert_eq!(stops, ["stop subtree", "stop second", "stop first"]);
 }
+
+#[test]
+fn a_childs_ref_and_registered_name_stay_valid_across_restarts() {
+    use ravelin_kernel::registry::Registry;
+    let (_, ex) = executor();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let (worker, reference) =
+        ChildSpec::with_mailbox::<u32, 8, _, _, _>("worker", move |ctx, inbox| {
+            let seen = s.clone();
+            async move {
+                while let Some(n) = inbox.recv().await {
+                    if n == 0 {
+                        return Err("zero is poison");
+                    }
+                    seen.lock().unwrap().push((n, ctx.restarts()));
+                }
+                Ok(())
+            }
+        });
+    let names: &'static Registry<u32, 8, 4> = Box::leak(Box::new(Registry::new()));
+    names.register("worker", reference.clone()).unwrap();
+    let mut system = System::start(ex.spawner(), SupervisorSpec::new("sup").child(worker));
+    settle(ex);
+    let first = reference.generation();
+    names.send_to("worker", 1).unwrap();
+    names.send_to("worker", 0).unwrap(); // the child fails on this one
+    names.send_to("worker", 2).unwrap(); // queued while it restarts
+    settle(ex);
+    reference.try_send(3).unwrap();
+    settle(ex);
+    assert_eq!(*seen.lock().unwrap(), [(1, 0), (2, 1), (3, 1)]);
+    assert!(
+        reference.generation() > first,
+        "a restart moves the generation on"
+    );
+    let stale = reference.pinned(first).try_send(4).unwrap_err();
+    assert!(
+        stale.is_stale(),
+        "a sender pinned to the old incarnation learns it is gone"
+    );
+    assert!(
+        names.send_to("nobody", 5).is_err(),
+        "an unknown name hands the message back"
+    );
+    system.stop();
+    ex.block_on(system.root_handle()).unwrap().unwrap();
+}
+
+#[test]
+fn a_redundant_group_spreads_work_round_robin_and_survives_a_failure() {
+    use ravelin_kernel::supervisor::redundant;
+    let (_, ex) = executor();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let h = handled.clone();
+    let (pool, group) = redundant::<u32, 8, 4, _, _, _>("pool", 3, move |ctx, inbox| {
+        let handled = h.clone();
+        async move {
+            while let Some(n) = inbox.recv().await {
+                if n == 99 {
+                    return Err("bad job");
+                }
+                handled.lock().unwrap().push((ctx.name().to_string(), n));
+            }
+            Ok(())
+        }
+    })
+    .unwrap();
+    let mut system = System::start(ex.spawner(), SupervisorSpec::new("root").supervisor(pool));
+    settle(ex);
+    for n in 1..=6 {
+        group.dispatch(n).unwrap();
+    }
+    settle(ex);
+    let per_worker =
+        |handled: &[(String, u32)], w: &str| handled.iter().filter(|(n, _)| n == w).count();
+    {
+        let handled = handled.lock().unwrap();
+        for w in ["pool-0", "pool-1", "pool-2"] {
+            assert_eq!(per_worker(&handled, w), 2, "{handled:?}");
+        }
+    }
+    group.dispatch(99).unwrap(); // one worker fails on it and is restarted
+    settle(ex);
+    for n in 7..=9 {
+        group.dispatch(n).unwrap();
+    }
+    settle(ex);
+    assert_eq!(handled.lock().unwrap().len(), 9);
+    assert!(
+        redundant::<u32, 8, 2, _, _, _>(
+            "too-many",
+            3,
+            |_, _: ravelin_kernel::supervisor::Inbox<u32, 8>| async { Ok::<(), Fault>(()) }
+        )
+        .is_err()
+    );
+    system.stop();
+    ex.block_on(system.root_handle()).unwrap().unwrap();
+}

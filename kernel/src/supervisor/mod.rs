@@ -50,6 +50,7 @@ mod context;
 mod control;
 mod events;
 mod fault;
+mod inbox;
 mod queue;
 mod run;
 mod spec;
@@ -58,6 +59,7 @@ mod system;
 pub use context::ChildContext;
 pub use control::SupervisorRef;
 pub use fault::Fault;
+pub use inbox::{Inbox, redundant};
 pub use spec::{Backoff, ChildSpec, Intensity, Restart, Strategy, SupervisorSpec};
 pub use system::{System, Wait};
 
@@ -114,6 +116,7 @@ pub enum Lifecycle<'a> {
 }
 
 static_assertions::assert_impl_all!(System: Send, Sync);
+static_assertions::assert_impl_all!(Inbox<u32, 4>: Send, Sync, Clone);
 static_assertions::assert_impl_all!(SupervisorRef: Send, Sync, Clone);
 static_assertions::assert_impl_all!(ChildSpec: Send, Sync, Clone);
 static_assertions::assert_impl_all!(SupervisorSpec: Send, Sync, Clone);

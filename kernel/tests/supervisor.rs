@@ -12,12 +12,15 @@ use ravelin_kernel::supervisor::{
     Backoff, ChildSpec, Fault, Lifecycle, Restart, Strategy, SupervisorSpec, System,
 };
 
-/// One executor and platform per test (each test leaks its own two statics).
-fn executor() -> (&'static TestPlatform, &'static Executor) {
-    let platform: &'static TestPlatform = Box::leak(Box::new(TestPlatform::new(1)));
-    platform.set_auto_advance(true);
-    let executor: &'static Executor = Box::leak(Box::new(Executor::new(platform)));
-    (platform, executor)
+/// One executor and platform per call site: each expansion declares its own statics
+/// (no leaked allocations, which miri would report).
+macro_rules! executor {
+    () => {{
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        PLATFORM.set_auto_advance(true);
+        (&PLATFORM, &EXECUTOR)
+    }};
 }
 
 /// Records lifecycle events as short strings.
@@ -81,7 +84,7 @@ fn settle(executor: &Executor) {
 
 #[test]
 fn one_for_one_restarts_only_the_failed_child() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let log = Log::default();
     let spec = SupervisorSpec::new("sup")
         .child(idle("a"))
@@ -106,7 +109,7 @@ fn one_for_one_restarts_only_the_failed_child() {
 
 #[test]
 fn restart_types_decide_after_ok_and_after_failure() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let log = Log::default();
     let done_ok = |name: &str| ChildSpec::new(name, |_| async { Ok::<(), Fault>(()) });
     let fails_once = |name: &str| {
@@ -158,7 +161,7 @@ fn restart_types_decide_after_ok_and_after_failure() {
 
 #[test]
 fn one_for_all_restarts_every_child_in_order() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let log = Log::default();
     let spec = SupervisorSpec::new("sup")
         .strategy(Strategy::OneForAll)
@@ -194,7 +197,7 @@ fn one_for_all_restarts_every_child_in_order() {
 
 #[test]
 fn rest_for_one_restarts_the_failed_child_and_those_after_it() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let log = Log::default();
     let spec = SupervisorSpec::new("sup")
         .strategy(Strategy::RestForOne)
@@ -214,7 +217,7 @@ fn rest_for_one_restarts_the_failed_child_and_those_after_it() {
 
 #[test]
 fn exceeding_the_intensity_escalates_exactly_once_and_stops_the_system() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let log = Log::default();
     let spec = SupervisorSpec::new("root")
         .intensity(2, Duration::from_secs(10))
@@ -245,7 +248,7 @@ fn exceeding_the_intensity_escalates_exactly_once_and_stops_the_system() {
 
 #[test]
 fn a_nested_supervisor_that_gives_up_is_restarted_by_its_parent() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let inner_log = Log::default();
     let outer_log = Log::default();
     let inner = SupervisorSpec::new("inner")
@@ -271,7 +274,7 @@ fn a_nested_supervisor_that_gives_up_is_restarted_by_its_parent() {
 
 #[test]
 fn exponential_backoff_delays_are_exponential_in_virtual_time() {
-    let (platform, ex) = executor();
+    let (platform, ex) = executor!();
     let starts = Arc::new(Mutex::new(Vec::new()));
     let s = starts.clone();
     let clock: &'static TestPlatform = platform;
@@ -306,7 +309,7 @@ fn exponential_backoff_delays_are_exponential_in_virtual_time() {
 
 #[test]
 fn a_stop_is_not_stuck_behind_a_backoff_delay() {
-    let (platform, ex) = executor();
+    let (platform, ex) = executor!();
     let spec = SupervisorSpec::new("sup")
         .backoff(Backoff::Linear {
             step: Duration::from_secs(3600),
@@ -323,7 +326,7 @@ fn a_stop_is_not_stuck_behind_a_backoff_delay() {
 
 #[test]
 fn a_child_that_ignores_stop_is_cancelled_after_its_grace_period() {
-    let (platform, ex) = executor();
+    let (platform, ex) = executor!();
     let stubborn = ChildSpec::new("stubborn", |_| async {
         std::future::pending::<()>().await;
         Ok::<(), Fault>(())
@@ -343,7 +346,7 @@ fn a_child_that_ignores_stop_is_cancelled_after_its_grace_period() {
 #[test]
 fn a_panic_storm_in_one_child_neither_leaks_nor_stalls_the_others() {
     let storms: usize = if cfg!(miri) { 30 } else { 10_000 };
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let alive = Arc::new(AtomicUsize::new(0));
     let panics = Arc::new(AtomicUsize::new(0));
     let ticks = Arc::new(AtomicUsize::new(0));
@@ -398,7 +401,7 @@ fn a_panic_storm_in_one_child_neither_leaks_nor_stalls_the_others() {
 
 #[test]
 fn messages_sent_during_a_restart_reach_the_new_incarnation() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let (tx, rx) = mailbox::channel::<u32, 8>();
     // The receiver lives beside the supervisor, not inside an incarnation, so it (and
     // what is queued in it) survives a restart; only the message being handled is lost.
@@ -440,7 +443,7 @@ fn messages_sent_during_a_restart_reach_the_new_incarnation() {
 
 #[test]
 fn children_and_subtrees_are_added_and_removed_at_run_time() {
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let log = Log::default();
     let sub_log = Log::default();
     let spec = SupervisorSpec::new("root")
@@ -477,7 +480,7 @@ fn children_and_subtrees_are_added_and_removed_at_run_time() {
 #[test]
 fn a_childs_ref_and_registered_name_stay_valid_across_restarts() {
     use ravelin_kernel::registry::Registry;
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     let (worker, reference) =
@@ -493,7 +496,8 @@ fn a_childs_ref_and_registered_name_stay_valid_across_restarts() {
                 Ok(())
             }
         });
-    let names: &'static Registry<u32, 8, 4> = Box::leak(Box::new(Registry::new()));
+    static NAMES: Registry<u32, 8, 4> = Registry::new();
+    let names = &NAMES;
     names.register("worker", reference.clone()).unwrap();
     let mut system = System::start(ex.spawner(), SupervisorSpec::new("sup").child(worker));
     settle(ex);
@@ -525,7 +529,7 @@ fn a_childs_ref_and_registered_name_stay_valid_across_restarts() {
 #[test]
 fn a_redundant_group_spreads_work_round_robin_and_survives_a_failure() {
     use ravelin_kernel::supervisor::redundant;
-    let (_, ex) = executor();
+    let (_, ex) = executor!();
     let handled = Arc::new(Mutex::new(Vec::new()));
     let h = handled.clone();
     let (pool, group) = redundant::<u32, 8, 4, _, _, _>("pool", 3, move |ctx, inbox| {

@@ -491,3 +491,23 @@ unsafe fn counting_drop(data: *const ()) {
     // SAFETY: the waker owns one count, released here.
     unsafe { Arc::decrement_strong_count(data.cast::<WakeCount>()) };
 }
+
+/// Polls `future` on the current loom thread until it is ready, parking the thread
+/// between polls; the waker unparks it. A lost wake-up leaves every thread parked,
+/// which loom reports as a deadlock.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(loom::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())));
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return output;
+        }
+        loom::thread::park();
+    }
+}

@@ -4,31 +4,10 @@
 //! incarnation never reaches a later one.
 #![cfg(loom)]
 
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use ravelin_kernel::mailbox::{self, Address, Generation, Receiver, Ref, RefSendError};
-use ravelin_loom::model;
-
-/// Polls `future` on this loom thread, parking between polls; its waker unparks.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(loom::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(loom::thread::current())));
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return output;
-        }
-        loom::thread::park();
-    }
-}
+use ravelin_loom::{block_on, model};
 
 fn drain<const N: usize>(rx: &mut Receiver<u8, N>) -> Vec<u8> {
     std::iter::from_fn(|| rx.try_recv().ok()).collect()

@@ -4,37 +4,8 @@
 //! reports).
 #![cfg(loom)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use ravelin_kernel::mailbox::{self, TrySendError};
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
-}
-
-/// Polls `future` on this loom thread, parking between polls; its waker unparks.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(loom::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())));
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return output;
-        }
-        loom::thread::park();
-    }
-}
+use ravelin_loom::{block_on, model};
 
 #[test]
 fn two_waiting_senders_and_a_receiver_on_a_full_queue() {

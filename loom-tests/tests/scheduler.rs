@@ -12,6 +12,7 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Condvar, Mutex};
 use ravelin_hal::{Clock, Distance, Instant, Park, Topology, WorkerId};
 use ravelin_kernel::sched::{Executor, Scheduler};
+use ravelin_loom::{block_on, model};
 
 /// A platform whose park token is a loom `Mutex<bool>` and `Condvar` per worker.
 struct LoomPlatform {
@@ -65,32 +66,6 @@ impl Topology for LoomPlatform {
             Distance::SameNode
         }
     }
-}
-
-/// Polls `future` on this loom thread, parking between polls; its waker unparks.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(loom::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(loom::thread::current())));
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return output;
-        }
-        loom::thread::park();
-    }
-}
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(f);
 }
 
 /// Pending until `open` is called (from any thread); records its waker.

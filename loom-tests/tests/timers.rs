@@ -18,13 +18,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 use ravelin_hal::{Clock, Instant, TestPlatform};
 use ravelin_kernel::time::Timers;
-
-/// Runs `f` under every interleaving loom explores with at most two preemptions.
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(f);
-}
+use ravelin_loom::model;
 
 /// Counts its wakes.
 struct Count(AtomicUsize);

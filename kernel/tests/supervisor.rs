@@ -224,6 +224,7 @@ fn exceeding_the_intensity_escalates_exactly_once_and_stops_the_system() {
         .child(idle("steady"))
         .child(flaky("doomed", u32::MAX))
         .on_event(log.record());
+    let handle = spec.handle();
     let mut system = System::start(ex.spawner(), spec);
     let outcome = ex.block_on(system.root_handle()).unwrap();
     match outcome {
@@ -234,6 +235,8 @@ fn exceeding_the_intensity_escalates_exactly_once_and_stops_the_system() {
         other => panic!("expected an escalation, got {other:?}"),
     }
     assert_eq!(log.count("escalate"), 1);
+    let stats = handle.stats();
+    assert_eq!((stats.restarts, stats.escalations), (2, 1));
     assert_eq!(
         log.count("start doomed"),
         3,

@@ -10,6 +10,7 @@ use alloc::sync::Arc;
 
 use super::ChildSpec;
 use super::queue::WakeQueue;
+use crate::sync::untracked::{AtomicUsize, Ordering};
 
 /// What a running supervisor is asked to do.
 pub(crate) enum Command {
@@ -17,8 +18,32 @@ pub(crate) enum Command {
     Remove(String),
 }
 
-/// The queue of commands.
-pub(crate) type Control = WakeQueue<Command>;
+/// What a supervisor's handles share with it: the command queue and its counters.
+#[derive(Default)]
+pub(crate) struct Control {
+    pub(crate) commands: WakeQueue<Command>,
+    restarts: AtomicUsize,
+    escalations: AtomicUsize,
+}
+
+impl Control {
+    pub(crate) fn count_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_escalation(&self) {
+        self.escalations.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of a supervisor's counters (over all its incarnations).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SupervisorStats {
+    /// Child restarts it has made.
+    pub restarts: usize,
+    /// Times it gave up and failed to its parent.
+    pub escalations: usize,
+}
 
 /// A handle to a (running) supervisor: add and remove children at run time. Cheap to
 /// clone; valid across the supervisor's restarts.
@@ -31,13 +56,21 @@ impl SupervisorRef {
     /// Starts `child` (a worker, or a whole subtree with [`ChildSpec::supervisor`]) after
     /// the current children.
     pub fn add_child(&self, child: ChildSpec) {
-        self.control.push(Command::Add(child));
+        self.control.commands.push(Command::Add(child));
     }
 
     /// Stops the child named `name` (with its grace period) and removes it; a name that
     /// is not a child changes nothing.
     pub fn remove_child(&self, name: impl Into<String>) {
-        self.control.push(Command::Remove(name.into()));
+        self.control.commands.push(Command::Remove(name.into()));
+    }
+
+    /// The supervisor's counters, read without locks.
+    pub fn stats(&self) -> SupervisorStats {
+        SupervisorStats {
+            restarts: self.control.restarts.load(Ordering::Relaxed),
+            escalations: self.control.escalations.load(Ordering::Relaxed),
+        }
     }
 }
 

@@ -57,7 +57,7 @@ mod spec;
 mod system;
 
 pub use context::ChildContext;
-pub use control::SupervisorRef;
+pub use control::{SupervisorRef, SupervisorStats};
 pub use fault::Fault;
 pub use inbox::{Inbox, redundant};
 pub use spec::{Backoff, ChildSpec, Intensity, Restart, Strategy, SupervisorSpec};

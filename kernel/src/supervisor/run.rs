@@ -158,7 +158,7 @@ impl Supervisor {
             if let Some(kill) = self.ctx.stop.poll_requested(cx.waker()) {
                 return Poll::Ready(Next::Stop { kill });
             }
-            if let Poll::Ready(command) = self.spec.control.poll_next(cx.waker()) {
+            if let Poll::Ready(command) = self.spec.control.commands.poll_next(cx.waker()) {
                 return Poll::Ready(Next::Command(command));
             }
             self.events.poll_next(cx.waker()).map(Next::Exited)
@@ -286,6 +286,7 @@ impl Supervisor {
             let last = outcome.err().unwrap_or_else(|| {
                 Fault::Error("a permanent child returned; restarts exhausted".to_string())
             });
+            self.spec.control.count_escalation();
             self.event(Lifecycle::Escalated {
                 supervisor: &self.spec.name,
                 fault: &last,
@@ -297,6 +298,7 @@ impl Supervisor {
             });
         }
         self.recent_restarts.push_back(now);
+        self.spec.control.count_restart();
         // Backoff: restarts in a row relax after a healthy period.
         let delay = {
             let Some(child) = self.children[slot].as_mut() else {

@@ -5,10 +5,17 @@
 //! worker threads that run the kernel's multi-worker scheduler. Topology from sysfs,
 //! pinning and io_uring come with the hosted-runtime issue (see `DESIGN.md`).
 
+mod backend;
 mod clock;
 mod park;
 mod platform;
+pub mod uring;
 
+pub use backend::{
+    AnyParker, BACKEND_ENV, Backend, BackendPreference, FallbackReason, ParkToken,
+    io_uring_disabled,
+};
 pub use clock::MonotonicClock;
 pub use park::Parker;
 pub use platform::LinuxPlatform;
+pub use uring::{UringFeatures, UringParker};

@@ -55,7 +55,7 @@ impl Parker {
     }
 }
 
-fn futex_wait(word: &AtomicI32, expected: i32, deadline: Option<Instant>) {
+pub(crate) fn futex_wait(word: &AtomicI32, expected: i32, deadline: Option<Instant>) {
     let timeout = deadline.map(|at| libc::timespec {
         tv_sec: (at.as_nanos() / 1_000_000_000).min(i64::MAX as u64) as libc::time_t,
         tv_nsec: (at.as_nanos() % 1_000_000_000) as libc::c_long,
@@ -80,7 +80,7 @@ fn futex_wait(word: &AtomicI32, expected: i32, deadline: Option<Instant>) {
     }
 }
 
-fn futex_wake(word: &AtomicI32) {
+pub(crate) fn futex_wake(word: &AtomicI32) {
     // SAFETY: `word` is a valid, aligned futex word; waking one waiter has no other
     // effect.
     unsafe {

@@ -123,3 +123,54 @@ fn send_on(sender: &mut Sender, target: RawFd, user_data: u64) -> SendOutcome {
         SendOutcome::Delivered
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uring::ring::setup;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn msg_ring_posts_into_a_defer_taskrun_ring_from_another_thread() {
+        let Ok((mut target, features)) = setup(8, true) else {
+            println!("SKIP: io_uring unavailable");
+            return;
+        };
+        if !features.msg_ring_wakes() {
+            println!("SKIP: MSG_RING wake-ups unavailable ({features})");
+            return;
+        }
+        let fd = target.as_raw_fd();
+        let sent = std::thread::spawn(move || {
+            (0..3)
+                .map(|i| send_msg_ring(fd, 0xF0_0000_0000_0000 | i))
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(sent, [SendOutcome::Delivered; 3]);
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            target.submit_and_wait(1).unwrap();
+            got.extend(target.completion().map(|c| (c.user_data(), c.result())));
+        }
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [0, 1, 2].map(|i| (0xF0_0000_0000_0000 | i, 0)).to_vec(),
+            "{features}"
+        );
+    }
+
+    #[test]
+    fn eventfd_signal_and_reset() {
+        let fd = eventfd().unwrap();
+        eventfd_signal(fd.as_raw_fd());
+        eventfd_signal(fd.as_raw_fd());
+        let mut value: u64 = 0;
+        // SAFETY: reads 8 bytes into a valid u64 from an open non-blocking eventfd.
+        let n = unsafe { libc::read(fd.as_raw_fd(), (&raw mut value).cast(), 8) };
+        assert_eq!((n, value), (8, 2));
+        eventfd_reset(fd.as_raw_fd()); // nothing left: EAGAIN, ignored
+    }
+}

@@ -64,6 +64,19 @@ pub enum FallbackReason {
     SetupFailed(i32),
 }
 
+impl FallbackReason {
+    /// Why `io_uring_setup` failing with `errno` means the fallback, given the value
+    /// of `kernel.io_uring_disabled`.
+    pub fn from_setup_error(errno: i32, io_uring_disabled: u32) -> Self {
+        match errno {
+            libc::EPERM if io_uring_disabled != 0 => Self::Disabled(io_uring_disabled),
+            libc::EPERM => Self::PermissionDenied,
+            libc::ENOSYS => Self::NotImplemented,
+            errno => Self::SetupFailed(errno),
+        }
+    }
+}
+
 impl fmt::Display for FallbackReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -108,13 +121,10 @@ impl Backend {
         }
         match UringFeatures::probe() {
             Ok(features) => Self::Uring(features),
-            Err(e) => Self::Futex(match e.raw_os_error() {
-                Some(libc::EPERM) if disabled != 0 => FallbackReason::Disabled(disabled),
-                Some(libc::EPERM) => FallbackReason::PermissionDenied,
-                Some(libc::ENOSYS) => FallbackReason::NotImplemented,
-                Some(errno) => FallbackReason::SetupFailed(errno),
-                None => FallbackReason::SetupFailed(libc::EINVAL),
-            }),
+            Err(e) => Self::Futex(FallbackReason::from_setup_error(
+                e.raw_os_error().unwrap_or(libc::EINVAL),
+                disabled,
+            )),
         }
     }
 
@@ -220,6 +230,31 @@ mod tests {
         );
         assert_eq!(BackendPreference::parse("uring"), BackendPreference::Auto);
         assert_eq!(BackendPreference::parse(""), BackendPreference::Auto);
+    }
+
+    #[test]
+    fn setup_errors_choose_the_fallback_with_a_reason() {
+        use FallbackReason as R;
+        assert_eq!(R::from_setup_error(libc::ENOSYS, 0), R::NotImplemented);
+        assert_eq!(R::from_setup_error(libc::EPERM, 0), R::PermissionDenied);
+        assert_eq!(R::from_setup_error(libc::EPERM, 1), R::Disabled(1));
+        assert_eq!(
+            R::from_setup_error(libc::EINVAL, 0),
+            R::SetupFailed(libc::EINVAL)
+        );
+        assert_eq!(
+            R::from_setup_error(libc::ENOMEM, 0),
+            R::SetupFailed(libc::ENOMEM)
+        );
+        for reason in [
+            R::NotImplemented,
+            R::PermissionDenied,
+            R::Disabled(2),
+            R::SetupFailed(12),
+        ] {
+            assert!(!reason.to_string().is_empty());
+        }
+        assert!(R::PermissionDenied.to_string().contains("seccomp"));
     }
 
     #[test]

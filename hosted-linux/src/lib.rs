@@ -12,5 +12,5 @@ pub mod topology;
 
 pub use clock::MonotonicClock;
 pub use park::Parker;
-pub use platform::LinuxPlatform;
+pub use platform::{LinuxPlatform, PlatformBuilder, PlatformError};
 pub use topology::{CpuInfo, CpuTopology, TopologyError};

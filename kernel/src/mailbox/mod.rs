@@ -32,12 +32,16 @@
 
 mod backing;
 mod error;
+#[cfg(feature = "alloc")]
+mod oneshot;
 mod receiver;
 mod sender;
 mod shared;
 mod waiters;
 
 pub use error::{SendError, TryRecvError, TrySendError};
+#[cfg(feature = "alloc")]
+pub use oneshot::{Canceled, ReplyReceiver, ReplySender, oneshot};
 pub use receiver::{Receiver, Recv};
 pub use sender::{Send, Sender};
 pub use shared::{Mailbox, MailboxStats};

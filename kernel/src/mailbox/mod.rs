@@ -30,7 +30,11 @@
 //! assert!(rx.try_recv().is_err()); // drained, and no sender left
 //! ```
 
+#[cfg(feature = "alloc")]
+mod ask;
 mod backing;
+#[cfg(feature = "alloc")]
+mod envelope;
 mod error;
 #[cfg(feature = "alloc")]
 mod oneshot;
@@ -39,6 +43,10 @@ mod sender;
 mod shared;
 mod waiters;
 
+#[cfg(feature = "alloc")]
+pub use ask::AskError;
+#[cfg(feature = "alloc")]
+pub use envelope::{Answer, Envelope};
 pub use error::{SendError, TryRecvError, TrySendError};
 #[cfg(feature = "alloc")]
 pub use oneshot::{Canceled, ReplyReceiver, ReplySender, oneshot};

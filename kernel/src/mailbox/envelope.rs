@@ -276,6 +276,16 @@ impl fmt::Debug for Answer {
 /// assert_eq!(handle(Envelope::new(Ping(1))), "a ping, but not a question");
 /// ```
 ///
+/// Without a fallback arm, `msg!` does not compile:
+///
+/// ```compile_fail
+/// use ravelin_kernel::{mailbox::Envelope, msg};
+///
+/// let n = msg! { Envelope::new(1u32),
+///     n: u32 => n,
+/// };
+/// ```
+///
 /// With a mailbox of envelopes, an ask and its answer (see
 /// [`Sender::ask`](crate::mailbox::Sender::ask)):
 ///

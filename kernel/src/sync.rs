@@ -36,6 +36,13 @@ pub(crate) use loom::sync::atomic::{AtomicU32, fence};
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 
+// The reference count of what the mailbox layer shares on the heap (the one-shot reply
+// channel): loom's `Arc` under loom, so a model reports one that is never freed.
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use alloc::sync::Arc;
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::sync::Arc;
+
 /// Raw storage that loom does not track: the bytes of a pool slot. Whatever is placed
 /// inside uses tracked cells of its own.
 pub(crate) use core::cell::UnsafeCell as UnsafeStorageCell;

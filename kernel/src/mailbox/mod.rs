@@ -31,15 +31,27 @@
 //! ```
 
 mod address;
+#[cfg(feature = "alloc")]
+mod ask;
 mod backing;
+#[cfg(feature = "alloc")]
+mod envelope;
 mod error;
+#[cfg(feature = "alloc")]
+mod oneshot;
 mod receiver;
 mod sender;
 mod shared;
 mod waiters;
 
 pub use address::{Address, Generation, Pinned, Ref, RefSendError};
+#[cfg(feature = "alloc")]
+pub use ask::AskError;
+#[cfg(feature = "alloc")]
+pub use envelope::{Answer, Envelope};
 pub use error::{SendError, TryRecvError, TrySendError};
+#[cfg(feature = "alloc")]
+pub use oneshot::{Canceled, ReplyReceiver, ReplySender, oneshot};
 pub use receiver::{Receiver, Recv};
 pub use sender::{Send, Sender};
 pub use shared::{Mailbox, MailboxStats};

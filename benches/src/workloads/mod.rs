@@ -7,9 +7,11 @@
 //! - [`spawn`]: spawn + run + join of an empty process on one thread;
 //! - [`spawn_multi`]: the same on all [`WORKERS`] workers of a multi-threaded runtime;
 //! - [`steal`]: many small processes spawned from one worker, stolen by the others;
-//! - [`idle`]: CPU time of an idle runtime.
+//! - [`idle`]: CPU time of an idle runtime;
+//! - [`mailbox`]: mailbox send + receive on one thread, and heap allocations per message.
 
 pub mod idle;
+pub mod mailbox;
 pub mod spawn;
 pub mod spawn_multi;
 pub mod steal;

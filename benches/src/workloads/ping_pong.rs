@@ -68,6 +68,13 @@ impl RavelinPingPong {
     }
 }
 
+impl RavelinPingPong {
+    /// The runtime, for its workers' counters.
+    pub fn runtime(&self) -> &RavelinRuntime {
+        &self.runtime
+    }
+}
+
 impl Default for RavelinPingPong {
     fn default() -> Self {
         Self::new()

@@ -10,21 +10,30 @@
 //!
 //! Rows, in order: spawn + run + join on one thread; the same on all workers of a
 //! multi-threaded runtime; work stealing (1,000,000 small procs from one worker, once per
-//! round; 100,000 with `--quick`); heap counts; idle cost, measured last, with every other
-//! runtime dropped, over 10 s (2 s with `--quick`).
+//! round; 100,000 with `--quick`); heap counts; mailbox send + receive on one thread, and
+//! heap counts per message; ping-pong round trips on all workers; supervisor restart
+//! latency on all workers; idle cost, measured last, with every other runtime dropped,
+//! over 10 s (2 s with `--quick`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use ravelin_benches::alloc_count::CountingAlloc;
 use ravelin_benches::workloads::idle::idle_cpu;
+use ravelin_benches::workloads::mailbox::{
+    self, CrossbeamLoop, RavelinLoop, RavelinProcs, TokioProcs,
+};
+use ravelin_benches::workloads::ping_pong::{
+    self, CrossbeamPingPong, RactorPingPong, RavelinPingPong, TokioPingPong,
+};
+use ravelin_benches::workloads::restart::{self, RactorRestart, RavelinRestart, TokioRespawn};
 use ravelin_benches::workloads::spawn::{
     AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, TokioCurrentThread,
 };
 use ravelin_benches::workloads::spawn_multi::{RavelinMulti, SmolMulti, TokioMulti};
 use ravelin_benches::workloads::steal::{self, RavelinSteal, TokioSteal};
 use ravelin_benches::workloads::{PerElement, WORKERS, Workload, allocations_per_element};
-use ravelin_kernel::sched::WorkerStats;
+use ravelin_kernel::sched::{Scheduler, WorkerStats};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -219,7 +228,25 @@ fn per(value: f64) -> String {
     }
 }
 
-fn count_rows(ravelin: &mut dyn Workload, peers: &mut [&mut dyn Workload]) -> Vec<Row> {
+/// What a count row's element is: `"spawn"`/`"proc"` for spawns, `"message"` for sends.
+struct Unit {
+    /// "heap allocations per {allocation}".
+    allocation: &'static str,
+    /// "heap bytes per {bytes}".
+    bytes: &'static str,
+}
+
+const PER_SPAWN: Unit = Unit {
+    allocation: "spawn",
+    bytes: "proc",
+};
+
+const PER_MESSAGE: Unit = Unit {
+    allocation: "message",
+    bytes: "message",
+};
+
+fn count_rows(unit: Unit, ravelin: &mut dyn Workload, peers: &mut [&mut dyn Workload]) -> Vec<Row> {
     let measure = |w: &mut dyn Workload| -> PerElement {
         allocations_per_element(w).expect("CountingAlloc is the global allocator")
     };
@@ -229,11 +256,15 @@ fn count_rows(ravelin: &mut dyn Workload, peers: &mut [&mut dyn Workload]) -> Ve
         let theirs = measure(*peer);
         for (what, a, b) in [
             (
-                "heap allocations per spawn",
+                format!("heap allocations per {}", unit.allocation),
                 ours.allocations,
                 theirs.allocations,
             ),
-            ("heap bytes per proc", ours.bytes, theirs.bytes),
+            (
+                format!("heap bytes per {}", unit.bytes),
+                ours.bytes,
+                theirs.bytes,
+            ),
         ] {
             rows.push(Row {
                 workload: format!("{what}, {}", ravelin.name()),
@@ -306,8 +337,12 @@ fn single_thread_rows(config: &Config) -> Vec<Row> {
         timed_row(SPAWN, &mut heap, &mut async_task, config),
         timed_row(SPAWN, &mut pool, &mut async_task, config),
     ];
-    rows.extend(count_rows(&mut heap, &mut [&mut tokio, &mut async_task]));
-    rows.extend(count_rows(&mut pool, &mut [&mut async_task]));
+    rows.extend(count_rows(
+        PER_SPAWN,
+        &mut heap,
+        &mut [&mut tokio, &mut async_task],
+    ));
+    rows.extend(count_rows(PER_SPAWN, &mut pool, &mut [&mut async_task]));
     rows
 }
 
@@ -333,37 +368,103 @@ fn steal_row(config: &Config) -> (Row, String) {
     let mut ravelin = RavelinSteal::new(config.steal_procs);
     let mut tokio = TokioSteal::new(config.steal_procs);
     let plan = Plan::one_batch(&mut ravelin, &mut tokio, config.steal_rounds);
-    let stats = |w: &RavelinSteal| -> Vec<WorkerStats> {
-        let scheduler = w.runtime().scheduler();
-        (0..scheduler.workers())
-            .map(|i| scheduler.worker_stats(i))
-            .collect()
-    };
-    let before = stats(&ravelin);
+    let before = worker_stats(ravelin.runtime().scheduler());
     let what = format!(
         "work stealing, {} procs from 1 worker, {WORKERS} workers",
         config.steal_procs
     );
     let row = timed_row_with(&what, &mut ravelin, &mut tokio, plan);
-    let after = stats(&ravelin);
+    let after = worker_stats(ravelin.runtime().scheduler());
+    let note = format!(
+        "Ravelin work stealing over the measured rounds: {}.",
+        worker_share(&before, &after)
+    );
+    (row, note)
+}
+
+/// Every worker's counters now.
+fn worker_stats(scheduler: &Scheduler) -> Vec<WorkerStats> {
+    (0..scheduler.workers())
+        .map(|i| scheduler.worker_stats(i))
+        .collect()
+}
+
+/// What each worker did between two snapshots.
+fn worker_share(before: &[WorkerStats], after: &[WorkerStats]) -> String {
     let share: Vec<String> = before
         .iter()
-        .zip(&after)
+        .zip(after)
         .enumerate()
         .map(|(i, (b, a))| {
             format!(
-                "worker {i}: {} polls, {} steals, {} injection takes",
+                "worker {i}: {} polls, {} steals, {} injection takes, {} parks",
                 a.polls - b.polls,
                 a.steals - b.steals,
-                a.injections - b.injections
+                a.injections - b.injections,
+                a.parks - b.parks,
             )
         })
         .collect();
+    share.join("; ")
+}
+
+/// Mailbox send + receive on one thread, and heap counts per message.
+fn mailbox_rows(config: &Config) -> Vec<Row> {
+    let mut procs = RavelinProcs::new();
+    let mut tokio = TokioProcs::new();
+    let mut ravelin_loop = RavelinLoop::new();
+    let mut crossbeam = CrossbeamLoop::new();
+
+    const PROCS: &str = "mailbox send+recv per message, 2 procs on 1 worker";
+    const LOOP: &str = "mailbox send+recv per message, 1 thread, no executor";
+    let mut rows = vec![
+        timed_row(PROCS, &mut procs, &mut tokio, config),
+        timed_row(PROCS, &mut procs, &mut crossbeam, config),
+        timed_row(LOOP, &mut ravelin_loop, &mut crossbeam, config),
+    ];
+    rows.extend(count_rows(
+        PER_MESSAGE,
+        &mut procs,
+        &mut [&mut tokio, &mut crossbeam],
+    ));
+    rows
+}
+
+/// Ping-pong round trips on all workers; each peer is dropped as soon as its row is done.
+/// Also a note on where Ravelin's two procs ran over those rows.
+fn ping_pong_rows(config: &Config) -> (Vec<Row>, String) {
+    let what = format!("ping-pong per round trip, {WORKERS} workers");
+    let mut ravelin = RavelinPingPong::new();
+    let peers: [fn() -> Box<dyn Workload>; 3] = [
+        || Box::new(TokioPingPong::new()),
+        || Box::new(CrossbeamPingPong::new()),
+        || Box::new(RactorPingPong::new()),
+    ];
+    let before = worker_stats(ravelin.runtime().scheduler());
+    let rows = peers
+        .into_iter()
+        .map(|make| timed_row(&what, &mut ravelin, &mut *make(), config))
+        .collect();
+    let after = worker_stats(ravelin.runtime().scheduler());
     let note = format!(
-        "Ravelin work stealing over the measured rounds: {}.",
-        share.join("; ")
+        "Ravelin ping-pong over its rows (warm-ups included): {}.",
+        worker_share(&before, &after)
     );
-    (row, note)
+    (rows, note)
+}
+
+/// Supervisor restart latency on all workers.
+fn restart_rows(config: &Config) -> Vec<Row> {
+    let what = format!("restart a failed child, per restart, {WORKERS} workers");
+    let mut ravelin = RavelinRestart::new();
+    let peers: [fn() -> Box<dyn Workload>; 2] = [
+        || Box::new(TokioRespawn::new()),
+        || Box::new(RactorRestart::new()),
+    ];
+    peers
+        .into_iter()
+        .map(|make| timed_row(&what, &mut ravelin, &mut *make(), config))
+        .collect()
 }
 
 /// Idle cost: each runtime alone in the process, one after the other.
@@ -398,11 +499,16 @@ fn main() {
     rows.extend(multi_worker_rows(&config));
     let (steal, steal_note) = steal_row(&config);
     rows.push(steal);
+    rows.extend(mailbox_rows(&config));
+    let (ping_pong, ping_pong_note) = ping_pong_rows(&config);
+    rows.extend(ping_pong);
+    rows.extend(restart_rows(&config));
     rows.push(idle_row(&config));
 
     println!(
         "Ravelin vs peers: {} rounds interleaved ({} for work stealing), median per side; \
-         times are wall time per proc; ratio < 1 is better for Ravelin",
+         times are wall time per proc, message, round trip or restart (as each row says); \
+         ratio < 1 is better for Ravelin",
         config.rounds, config.steal_rounds
     );
     print_table(&rows);
@@ -415,6 +521,31 @@ fn main() {
          batch, that runtime alone in the process; Tokio without IO or time driver.",
         steal::WORK,
     );
+    println!(
+        "Mailbox rows: {} u64 messages per batch through a bounded channel of capacity {}; \
+         2 procs = a producer awaiting send and a consumer awaiting recv, both long-lived on \
+         one single-threaded executor (Ravelin Executor run by the benchmark thread; Tokio \
+         current_thread), beside crossbeam-channel as a plain try_send-until-full / \
+         try_recv-until-empty loop on one thread (no executor, no wake-ups); heap counts \
+         are of one steady-state batch after a warm-up batch, on the thread that runs it. \
+         Ping-pong: {} round trips per batch over two bounded(64) channels; Ravelin and \
+         Tokio spawn the pinger per batch on a worker, the ponger is long-lived, and where \
+         each runs is the runtime's choice (a wake lands on the waker's worker, so the pair \
+         mostly shares one: see Ravelin's counters below); crossbeam pings from the \
+         benchmark thread to one other OS thread, so each message wakes a thread; ractor (default features) \
+         casts between two actors on Tokio multi_thread({WORKERS}). Restart: {} restarts \
+         per batch of a child that fails on its first poll, until its restarted incarnation \
+         first runs; Ravelin one_for_one supervisor, intensity u32::MAX per 1 s, no \
+         backoff, a fresh System per batch; the Tokio row is a bare loop that respawns the \
+         task when its JoinHandle yields Err (no supervisor: no fault value, intensity or \
+         events); ractor's supervisor actor respawns the child (spawn_linked) on \
+         ActorFailed, the child failing in post_start.",
+        mailbox::MESSAGES,
+        mailbox::CAPACITY,
+        ping_pong::ROUND_TRIPS,
+        restart::RESTARTS,
+    );
     println!("{steal_note}");
+    println!("{ping_pong_note}");
     println!("Took {:.1} s.", started.elapsed().as_secs_f64());
 }

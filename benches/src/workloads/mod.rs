@@ -7,9 +7,15 @@
 //! - [`spawn`]: spawn + run + join of an empty process on one thread;
 //! - [`spawn_multi`]: the same on all [`WORKERS`] workers of a multi-threaded runtime;
 //! - [`steal`]: many small processes spawned from one worker, stolen by the others;
-//! - [`idle`]: CPU time of an idle runtime.
+//! - [`idle`]: CPU time of an idle runtime;
+//! - [`mailbox`]: mailbox send + receive on one thread, and heap allocations per message;
+//! - [`ping_pong`]: round trips between two processes on [`WORKERS`] workers;
+//! - [`restart`]: a supervisor restarting a failing child on [`WORKERS`] workers.
 
 pub mod idle;
+pub mod mailbox;
+pub mod ping_pong;
+pub mod restart;
 pub mod spawn;
 pub mod spawn_multi;
 pub mod steal;

@@ -9,7 +9,7 @@
 //! [`Timers`]. Each way an ask can end is one [`AskError`] variant, or the reply:
 //!
 //! ```text
-//! try_send: Full / Closed ............................ AskError::Full / Closed
+//! try_send: Full / Closed ............................ AskError::Full(q) / Closed(q)
 //! queued -> receiver replies, asker still waiting .... Ok(reply)  (or WrongReplyType)
 //!        -> receiver drops the question unanswered ... AskError::NoReply (at once)
 //!        -> mailbox dropped with the question in it .. AskError::NoReply (at once)
@@ -17,10 +17,8 @@
 //! ```
 //!
 //! An ask does not wait for room: a full mailbox fails it at once with
-//! [`AskError::Full`], so the whole ask is bounded by its timeout. The question itself is
-//! then dropped with the ask (the mailbox counts it as handed back in its stats); to keep
-//! a message that could not be queued, send it with [`Sender::try_tell`], which hands the
-//! envelope back.
+//! [`AskError::Full`], so the whole ask is bounded by its timeout. The question is handed
+//! back in the error, as a failed `try_send` hands back its message.
 //!
 //! When the asker gives up (its timeout fires, or its future is dropped) it drops its
 //! receiving end: a reply sent after that is handed back to the replier in `Err`, one
@@ -59,7 +57,7 @@ impl<const N: usize> Sender<Envelope, N> {
     /// The receiver answers with [`Envelope::reply`], [`Answer::reply`](super::Answer)
     /// or the `=!>` arm of [`msg!`](crate::msg). The ask fails with
     /// - [`AskError::Full`] or [`AskError::Closed`] if the question cannot be queued now
-    ///   (it does not wait for room; the question is dropped);
+    ///   (it does not wait for room; the question is handed back in the error);
     /// - [`AskError::NoReply`] as soon as the question is dropped unanswered (by its
     ///   receiver, or with a mailbox closed while it was queued);
     /// - [`AskError::Timeout`] if no reply came within `timeout`;
@@ -73,16 +71,25 @@ impl<const N: usize> Sender<Envelope, N> {
         question: Q,
         timers: &Timers,
         timeout: Duration,
-    ) -> Result<R, AskError>
+    ) -> Result<R, AskError<Q>>
     where
         Q: Any + Send,
         R: Any + Send,
     {
         let (envelope, reply) = Envelope::request(question);
         if let Err(error) = self.try_send(envelope) {
-            return Err(match error {
-                TrySendError::Full(_) => AskError::Full,
-                TrySendError::Closed(_) => AskError::Closed,
+            let (closed, envelope) = match error {
+                TrySendError::Full(envelope) => (false, envelope),
+                TrySendError::Closed(envelope) => (true, envelope),
+            };
+            // The envelope comes back unopened: take the question out to hand it back.
+            let Ok((question, _unanswered)) = envelope.into_request::<Q>() else {
+                unreachable!("a refused envelope holds the question put in it")
+            };
+            return Err(if closed {
+                AskError::Closed(question)
+            } else {
+                AskError::Full(question)
             });
         }
         match timers.timeout(timeout, reply).await {
@@ -96,13 +103,15 @@ impl<const N: usize> Sender<Envelope, N> {
     }
 }
 
-/// Why an [`ask`](Sender::ask) got no reply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AskError {
-    /// The mailbox was full: the question was not sent.
-    Full,
-    /// The mailbox was closed (or its receiver gone): the question was not sent.
-    Closed,
+/// Why an [`ask`](Sender::ask) got no reply. A question that could not be queued is
+/// handed back (`Full`, `Closed`), as a failed `try_send` hands back its message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AskError<Q> {
+    /// The mailbox was full: the question was not sent; here it is.
+    Full(Q),
+    /// The mailbox was closed (or its receiver gone): the question was not sent; here it
+    /// is.
+    Closed(Q),
     /// No reply came before the deadline.
     Timeout,
     /// The question was dropped without an answer: its receiver did not reply, or the
@@ -112,11 +121,43 @@ pub enum AskError {
     WrongReplyType,
 }
 
-impl fmt::Display for AskError {
+impl<Q> AskError<Q> {
+    /// The question, when it was never sent.
+    pub fn into_question(self) -> Option<Q> {
+        match self {
+            Self::Full(q) | Self::Closed(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// True for [`Timeout`](Self::Timeout).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout)
+    }
+
+    /// True for [`NoReply`](Self::NoReply).
+    pub fn is_no_reply(&self) -> bool {
+        matches!(self, Self::NoReply)
+    }
+}
+
+impl<Q> fmt::Debug for AskError<Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Full => "ask failed: mailbox full",
-            Self::Closed => "ask failed: mailbox closed",
+            Self::Full(_) => "Full(..)",
+            Self::Closed(_) => "Closed(..)",
+            Self::Timeout => "Timeout",
+            Self::NoReply => "NoReply",
+            Self::WrongReplyType => "WrongReplyType",
+        })
+    }
+}
+
+impl<Q> fmt::Display for AskError<Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Full(_) => "ask failed: mailbox full (question handed back)",
+            Self::Closed(_) => "ask failed: mailbox closed (question handed back)",
             Self::Timeout => "ask timed out: no reply before the deadline",
             Self::NoReply => "ask failed: the question was dropped without a reply",
             Self::WrongReplyType => "ask failed: the reply is not of the expected type",
@@ -124,6 +165,6 @@ impl fmt::Display for AskError {
     }
 }
 
-impl core::error::Error for AskError {}
+impl<Q> core::error::Error for AskError<Q> {}
 
-static_assertions::assert_impl_all!(AskError: Send, Sync, Copy, core::error::Error);
+static_assertions::assert_impl_all!(AskError<u32>: Send, Sync, Copy, core::error::Error);

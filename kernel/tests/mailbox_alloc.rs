@@ -2,7 +2,8 @@
 //! between two procs over two mailboxes, through full mailboxes and waiting senders.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use ravelin_hal::TestPlatform;
 use ravelin_kernel::mailbox;
@@ -10,13 +11,17 @@ use ravelin_kernel::sched::Executor;
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+std::thread_local! {
+    /// Counts only on the thread that runs the ping-pong (the test harness's own threads
+    /// allocate now and then, independently of the code under test).
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: defers to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(SeqCst) {
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
             ALLOCATIONS.fetch_add(1, SeqCst);
         }
         // SAFETY: the caller's contract is passed on unchanged.
@@ -56,11 +61,16 @@ fn send_and_receive_allocate_nothing() {
         }
         sum
     });
+    // The counter counts on this thread (a check of the instrument itself).
+    COUNTING.with(|c| c.set(true));
+    drop(std::hint::black_box(Box::new(1u64)));
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(ALLOCATIONS.swap(0, SeqCst), 1);
     // Spawning allocated the two procs and the mailboxes; count from here on.
     EXECUTOR.run_once(); // first polls
-    COUNTING.store(true, SeqCst);
+    COUNTING.with(|c| c.set(true));
     let sum = EXECUTOR.block_on(&mut pinger).unwrap();
-    COUNTING.store(false, SeqCst);
+    COUNTING.with(|c| c.set(false));
     EXECUTOR.block_on(&mut ponger).unwrap();
     let n = u64::from(rounds) * 3;
     assert_eq!(sum, n * (n + 1) / 2);

@@ -4,9 +4,9 @@
 //!
 //! Under `--cfg loom` this library holds what the models in `tests/` share: a model
 //! runner with a default preemption bound, counters of what happened to a lightproc
-//! ([`Tally`]), a future and an output that report their polls and drops
-//! ([`TestFuture`], [`Output`]), a queue-backed [`Schedule`] ([`QueueScheduler`]) and a
-//! waker that counts its wake-ups and whose references loom tracks ([`CountingWaker`]).
+//! (`Tally`), a future and an output that report their polls and drops
+//! (`TestFuture`, `Output`), a queue-backed `Schedule` (`QueueScheduler`) and a
+//! waker that counts its wake-ups and whose references loom tracks (`CountingWaker`).
 //!
 //! Everything shared between model threads is loom's (`Arc`, `Mutex`, atomics), so loom
 //! explores it and reports a leaked `Arc` (a proc that was never freed still holds its

@@ -1,7 +1,7 @@
 //! Lightprocs: the raw task every Ravelin process is built on.
 //!
 //! A lightproc is one block of memory, from the heap (`alloc`) or from a slot of a static
-//! [`ProcPool`], holding a fixed [header](header::Header) (state word, vtable, join waker,
+//! [`ProcPool`], holding a fixed header (state word, vtable, join waker,
 //! [`ProcStack`]), the proc's [`Schedule`] value, and a stage that holds the future, then
 //! its output. Three kinds of pointer share it, each counted in the state word:
 //!

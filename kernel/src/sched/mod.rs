@@ -3,7 +3,7 @@
 //! - [`Executor`]: one worker over one intrusive run queue, for bare metal and tests;
 //!   no allocator needed.
 //! - [`Scheduler`] (feature `alloc`): many workers, each with a bounded local queue
-//!   ([`local_queue`]) and a LIFO slot, a global injection queue, and work stealing in
+//!   (`local_queue`) and a LIFO slot, a global injection queue, and work stealing in
 //!   the order of the platform's topology.
 //!
 //! Every executor parks its idle workers through the HAL's `Park`, so an idle system

@@ -14,6 +14,7 @@
 
 mod backend;
 mod blocking;
+mod cgroup;
 mod clock;
 mod park;
 mod platform;

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use ravelin_hal::{Clock, Distance, FlatTopology, Instant, Park, Topology, WorkerId};
 
+use crate::cgroup::{self, CgroupPaths};
 use crate::topology::{self, CpuInfo, CpuTopology, TopologyError};
 use crate::{MonotonicClock, Parker};
 
@@ -81,6 +82,7 @@ pub struct PlatformBuilder {
     sysfs_root: PathBuf,
     pin: bool,
     allowed: Option<Vec<usize>>,
+    cgroup: CgroupPaths,
 }
 
 impl Default for PlatformBuilder {
@@ -90,12 +92,14 @@ impl Default for PlatformBuilder {
             sysfs_root: PathBuf::from("/sys"),
             pin: true,
             allowed: None,
+            cgroup: CgroupPaths::default(),
         }
     }
 }
 
 impl PlatformBuilder {
-    /// The number of workers (default: one per usable CPU).
+    /// The number of workers (default: one per usable CPU, at most the process's cgroup
+    /// CPU quota, rounded up, where `cpu.max` sets one).
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = Some(workers);
         self
@@ -120,6 +124,20 @@ impl PlatformBuilder {
         self
     }
 
+    /// Where `/proc/self/cgroup` and the cgroup v2 mount are (defaults
+    /// `/proc/self/cgroup`, `/sys/fs/cgroup`); tests point these at fake files.
+    pub fn cgroup_paths(
+        mut self,
+        proc_self_cgroup: impl AsRef<Path>,
+        mount: impl AsRef<Path>,
+    ) -> Self {
+        self.cgroup = CgroupPaths {
+            proc_self_cgroup: proc_self_cgroup.as_ref().to_path_buf(),
+            mount: mount.as_ref().to_path_buf(),
+        };
+        self
+    }
+
     /// Reads the topology and builds the platform.
     pub fn build(self) -> Result<LinuxPlatform, PlatformError> {
         if self.workers == Some(0) {
@@ -131,7 +149,10 @@ impl PlatformBuilder {
         };
         let topology = CpuTopology::read(&self.sysfs_root, Some(&allowed))?;
         let cpus = topology.cpus();
-        let workers = self.workers.unwrap_or(cpus.len());
+        let workers = self.workers.unwrap_or_else(|| {
+            // More busy workers than the quota allows only take turns (TRAPS.md #24).
+            cgroup::cpu_quota(&self.cgroup).map_or(cpus.len(), |quota| quota.min(cpus.len()))
+        });
         let assignment = (0..workers).map(|i| cpus[i % cpus.len()]).collect();
         Ok(LinuxPlatform {
             clock: MonotonicClock,
@@ -287,9 +308,11 @@ mod tests {
     #[test]
     fn workers_follow_the_fake_topology() {
         let tree = two_nodes_four_llcs("platform", true);
+        let no_cgroup = tree.root.join("no-such-cgroup");
         let platform = LinuxPlatform::builder()
             .sysfs_root(&tree.root)
             .allowed_cpus((0..8).collect::<Vec<_>>())
+            .cgroup_paths(&no_cgroup, &no_cgroup)
             .build()
             .unwrap();
         assert_eq!(platform.workers(), 8);
@@ -303,6 +326,31 @@ mod tests {
                 SameCore, SameLlc, SameNode, SameNode, Remote, Remote, Remote, Remote
             ]
         );
+    }
+
+    #[test]
+    fn a_cgroup_cpu_quota_caps_the_default_worker_count() {
+        let tree = two_nodes_four_llcs("quota", true);
+        let membership = tree.root.join("proc-self-cgroup");
+        let mount = tree.root.join("cgroup");
+        std::fs::create_dir_all(mount.join("svc")).unwrap();
+        std::fs::write(&membership, "0::/svc\n").unwrap();
+        std::fs::write(mount.join("svc/cpu.max"), "250000 100000\n").unwrap();
+        let build = |workers: Option<usize>| {
+            let builder = LinuxPlatform::builder()
+                .sysfs_root(&tree.root)
+                .allowed_cpus((0..8).collect::<Vec<_>>())
+                .cgroup_paths(&membership, &mount)
+                .pin(false);
+            match workers {
+                Some(n) => builder.workers(n),
+                None => builder,
+            }
+            .build()
+            .unwrap()
+        };
+        assert_eq!(build(None).workers(), 3, "2.5 CPUs of quota: three workers");
+        assert_eq!(build(Some(8)).workers(), 8, "an explicit count is kept");
     }
 
     #[test]

@@ -3,12 +3,15 @@
 //! reply type), and a reply to an asker that has gone away handed back or dropped
 //! exactly once.
 
+mod common;
+
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Waker};
 
+use common::{counting, poll};
 use ravelin_hal::{Clock, Duration, TestPlatform};
 use ravelin_kernel::mailbox::{
     self, AskError, Canceled, Envelope, SendError, TryRecvError, TrySendError, oneshot,
@@ -20,26 +23,8 @@ use ravelin_kernel::time::Timers;
 /// Rounds of the loops below: fewer under miri.
 const ROUNDS: u32 = if cfg!(miri) { 3 } else { 200 };
 
-fn poll<F: Future>(f: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    f.poll(&mut Context::from_waker(waker))
-}
-
 fn noop<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
     poll(f, Waker::noop())
-}
-
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-fn counting() -> (Arc<CountingWaker>, Waker) {
-    let c = Arc::new(CountingWaker::default());
-    (c.clone(), Waker::from(c))
 }
 
 /// A value that counts its drops.

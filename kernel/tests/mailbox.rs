@@ -1,33 +1,18 @@
 //! Mailboxes: every error path hands the message back or reports it; waiting senders
 //! are served in order, one per freed slot; nothing is delivered twice or lost silently.
 
+mod common;
+
 use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 
+use common::{counting, poll};
 use ravelin_hal::{Duration, TestPlatform};
 use ravelin_kernel::mailbox::{self, Mailbox, SendError, TryRecvError, TrySendError};
 use ravelin_kernel::sched::Executor;
-
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-fn counting() -> (Arc<CountingWaker>, Waker) {
-    let c = Arc::new(CountingWaker::default());
-    (c.clone(), Waker::from(c))
-}
-
-fn poll<F: Future>(f: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    f.poll(&mut Context::from_waker(waker))
-}
 
 #[test]
 fn try_send_hands_the_message_back_when_full_or_closed() {

@@ -3,8 +3,10 @@
 //! `cargo run --release -p ravelin-benches --bin compare [-- --quick]`
 //!
 //! Each timed pair is measured interleaved (Ravelin, peer, Ravelin, peer, … for several
-//! rounds, who goes first alternating) and the median per side is kept, so machine noise
-//! moves both sides alike. The ratio is Ravelin / peer: below 1 is better for Ravelin.
+//! rounds, who goes first alternating), so machine noise moves both sides alike. Each side
+//! shows the median of its samples with the fastest and the 90th percentile beside it
+//! (`median [min, p90]`); the ratio is of the medians, Ravelin / peer: below 1 is better
+//! for Ravelin.
 //! Counts (heap allocations and bytes per spawn, CPU time of an idle runtime) are printed
 //! as "count vs count".
 //!
@@ -26,7 +28,9 @@ use ravelin_benches::workloads::mailbox::{
 use ravelin_benches::workloads::ping_pong::{
     self, CrossbeamPingPong, RactorPingPong, RavelinPingPong, TokioPingPong,
 };
-use ravelin_benches::workloads::restart::{self, RactorRestart, RavelinRestart, TokioRespawn};
+use ravelin_benches::workloads::restart::{
+    self, FailBy, RactorRestart, RavelinRestart, TokioRespawn, silence_panics,
+};
 use ravelin_benches::workloads::spawn::{
     AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, TokioCurrentThread,
 };
@@ -122,13 +126,43 @@ fn sample(workload: &mut dyn Workload, batches: u64) -> f64 {
     start.elapsed().as_nanos() as f64 / (batches as f64 * workload.elements() as f64)
 }
 
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let mid = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[mid]
-    } else {
-        (samples[mid - 1] + samples[mid]) / 2.0
+/// The spread of one side's samples: median, fastest and 90th percentile.
+#[derive(Clone, Copy)]
+struct Spread {
+    median: f64,
+    min: f64,
+    p90: f64,
+}
+
+impl Spread {
+    /// The spread of `samples` (at least one).
+    fn of(mut samples: Vec<f64>) -> Self {
+        samples.sort_by(f64::total_cmp);
+        let n = samples.len();
+        let mid = n / 2;
+        let median = if n % 2 == 1 {
+            samples[mid]
+        } else {
+            (samples[mid - 1] + samples[mid]) / 2.0
+        };
+        // Nearest rank: the smallest sample with at least 90% of them at or below it.
+        let p90 = samples[(n * 9).div_ceil(10).saturating_sub(1)];
+        Self {
+            median,
+            min: samples[0],
+            p90,
+        }
+    }
+}
+
+impl std::fmt::Display for Spread {
+    /// `median ns [min, p90]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.1} ns [{:.1}, {:.1}]",
+            self.median, self.min, self.p90
+        )
     }
 }
 
@@ -163,8 +197,12 @@ impl Plan {
     }
 }
 
-/// Median ns per element of each side, measured interleaved.
-fn interleaved(ravelin: &mut dyn Workload, peer: &mut dyn Workload, plan: Plan) -> (f64, f64) {
+/// The spread of ns per element of each side, measured interleaved.
+fn interleaved(
+    ravelin: &mut dyn Workload,
+    peer: &mut dyn Workload,
+    plan: Plan,
+) -> (Spread, Spread) {
     let Plan {
         rounds,
         ravelin_batches,
@@ -182,7 +220,7 @@ fn interleaved(ravelin: &mut dyn Workload, peer: &mut dyn Workload, plan: Plan) 
             ours.push(sample(ravelin, ravelin_batches));
         }
     }
-    (median(ours), median(theirs))
+    (Spread::of(ours), Spread::of(theirs))
 }
 
 /// One line of the table.
@@ -213,9 +251,9 @@ fn timed_row_with(
     let (ours, theirs) = interleaved(ravelin, peer, plan);
     Row {
         workload: format!("{workload}, {}", ravelin.name()),
-        ravelin: format!("{ours:.1} ns"),
-        peer: format!("{theirs:.1} ns ({})", peer.name()),
-        ratio: format!("{:.2}", ours / theirs),
+        ravelin: ours.to_string(),
+        peer: format!("{theirs} ({})", peer.name()),
+        ratio: format!("{:.2}", ours.median / theirs.median),
     }
 }
 
@@ -453,18 +491,28 @@ fn ping_pong_rows(config: &Config) -> (Vec<Row>, String) {
     (rows, note)
 }
 
-/// Supervisor restart latency on all workers.
+/// Supervisor restart latency on all workers, after an `Err` and after a panic (with
+/// the panic hook silenced for every runtime alike).
 fn restart_rows(config: &Config) -> Vec<Row> {
-    let what = format!("restart a failed child, per restart, {WORKERS} workers");
-    let mut ravelin = RavelinRestart::new();
-    let peers: [fn() -> Box<dyn Workload>; 2] = [
-        || Box::new(TokioRespawn::new()),
-        || Box::new(RactorRestart::new()),
-    ];
-    peers
-        .into_iter()
-        .map(|make| timed_row(&what, &mut ravelin, &mut *make(), config))
-        .collect()
+    silence_panics();
+    let mut rows = Vec::new();
+    for fail_by in [FailBy::Err, FailBy::Panic] {
+        let what = format!(
+            "restart after {}, per restart, {WORKERS} workers",
+            fail_by.as_str()
+        );
+        let mut ravelin = RavelinRestart::new(fail_by);
+        let peers: [fn(FailBy) -> Box<dyn Workload>; 2] = [
+            |f| Box::new(TokioRespawn::new(f)),
+            |f| Box::new(RactorRestart::new(f)),
+        ];
+        rows.extend(
+            peers
+                .into_iter()
+                .map(|make| timed_row(&what, &mut ravelin, &mut *make(fail_by), config)),
+        );
+    }
+    rows
 }
 
 /// Idle cost: each runtime alone in the process, one after the other.
@@ -506,8 +554,8 @@ fn main() {
     rows.push(idle_row(&config));
 
     println!(
-        "Ravelin vs peers: {} rounds interleaved ({} for work stealing), median per side; \
-         times are wall time per proc, message, round trip or restart (as each row says); \
+        "Ravelin vs peers: {} rounds interleaved ({} for work stealing); each side shows \
+         median [min, p90] of its samples, the ratio is of the medians; times are wall time per proc, message, round trip or restart (as each row says); \
          ratio < 1 is better for Ravelin",
         config.rounds, config.steal_rounds
     );
@@ -534,7 +582,8 @@ fn main() {
          mostly shares one: see Ravelin's counters below); crossbeam pings from the \
          benchmark thread to one other OS thread, so each message wakes a thread; ractor (default features) \
          casts between two actors on Tokio multi_thread({WORKERS}). Restart: {} restarts \
-         per batch of a child that fails on its first poll, until its restarted incarnation \
+         per batch of a child that fails on its first poll (returning Err, or panicking \
+         under a silenced panic hook shared by all runtimes), until its restarted incarnation \
          first runs; Ravelin one_for_one supervisor, intensity u32::MAX per 1 s, no \
          backoff, a fresh System per batch; the Tokio row is a bare loop that respawns the \
          task when its JoinHandle yields Err (no supervisor: no fault value, intensity or \

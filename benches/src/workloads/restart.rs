@@ -1,10 +1,13 @@
 //! Supervisor restart latency: a child that fails as soon as it runs, restarted
 //! [`RESTARTS`] times per batch, on [`WORKERS`] workers.
 //!
-//! Each cycle is: the child's first poll returns `Err` → its supervisor hears of it →
-//! decides to restart → spawns the next incarnation → that incarnation's first poll. The
-//! time per restart is thus the latency from a fault to the restarted child running.
-//! The incarnation after the last restart reports the batch done instead of failing.
+//! Each cycle is: the child's first poll fails ([`FailBy::Err`]: it returns `Err`;
+//! [`FailBy::Panic`]: it panics) → its supervisor hears of it → decides to restart →
+//! spawns the next incarnation → that incarnation's first poll. The time per restart is
+//! thus the latency from a fault to the restarted child running. The incarnation after
+//! the last restart reports the batch done instead of failing. Panic rows need the same
+//! silenced panic hook on both sides ([`silence_panics`]): printing each panic's message
+//! would cost more than the restart.
 //!
 //! - [`RavelinRestart`]: a one-for-one [`SupervisorSpec`] with intensity
 //!   `u32::MAX` restarts per second and no backoff, started with [`System::start`] on
@@ -40,8 +43,42 @@ use crate::ravelin_rt::RavelinRuntime;
 /// Restarts per batch, the same for every system.
 pub const RESTARTS: usize = 1_000;
 
-/// The fault every failing incarnation returns.
+/// The fault every failing incarnation returns (or panics with).
 const FAULT: &str = "injected fault";
+
+/// How a failing incarnation fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailBy {
+    /// It returns `Err(FAULT)`.
+    Err,
+    /// It panics with `FAULT`; the runtime catches the unwind.
+    Panic,
+}
+
+impl FailBy {
+    /// `"Err"` or `"panic"`, for row names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Err => "Err",
+            Self::Panic => "panic",
+        }
+    }
+
+    /// Fails as configured: returns the error, or panics.
+    fn fail<T>(self) -> Result<T, &'static str> {
+        match self {
+            Self::Err => Err(FAULT),
+            Self::Panic => std::panic::panic_any(FAULT),
+        }
+    }
+}
+
+/// Replaces the process's panic hook with one that prints nothing, so that the
+/// [`FailBy::Panic`] workloads measure the unwind and the restart, not the printing of
+/// a message per panic. The same hook serves every runtime in the process.
+pub fn silence_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
 
 /// What the Ravelin supervisor's `on_event` callback saw, over all batches.
 #[derive(Debug, Default)]
@@ -57,26 +94,22 @@ pub struct Observed {
 pub struct RavelinRestart {
     runtime: RavelinRuntime,
     observed: Arc<Observed>,
+    fail_by: FailBy,
 }
 
 impl RavelinRestart {
-    /// A workload with its runtime started.
-    pub fn new() -> Self {
+    /// A workload with its runtime started, whose child fails as `fail_by` says.
+    pub fn new(fail_by: FailBy) -> Self {
         Self {
             runtime: RavelinRuntime::new(WORKERS),
             observed: Arc::default(),
+            fail_by,
         }
     }
 
     /// The events seen so far.
     pub fn observed(&self) -> &Observed {
         &self.observed
-    }
-}
-
-impl Default for RavelinRestart {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -94,13 +127,14 @@ impl Workload for RavelinRestart {
         let (done_tx, mut done_rx) = mailbox::channel::<(), 1>();
         let target = RESTARTS as u32;
         let observed = self.observed.clone();
+        let fail_by = self.fail_by;
         let spec = SupervisorSpec::new("bench")
             .intensity(u32::MAX, Duration::from_secs(1))
             .child(ChildSpec::new("flaky", move |ctx| {
                 let done = (ctx.restarts() >= target).then(|| done_tx.clone());
                 async move {
                     let Some(done) = done else {
-                        return Err(FAULT);
+                        return fail_by.fail();
                     };
                     done.try_send(()).expect("batch reported twice");
                     ctx.stopping().await;
@@ -134,27 +168,23 @@ impl Workload for RavelinRestart {
 #[derive(Debug)]
 pub struct TokioRespawn {
     runtime: tokio::runtime::Runtime,
+    fail_by: FailBy,
 }
 
 impl TokioRespawn {
-    /// A workload with its runtime started.
-    pub fn new() -> Self {
+    /// A workload with its runtime started, whose task fails as `fail_by` says.
+    pub fn new(fail_by: FailBy) -> Self {
         Self {
             runtime: tokio_multi_thread(WORKERS),
+            fail_by,
         }
     }
 }
 
-impl Default for TokioRespawn {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// The child: fails until it has been restarted `RESTARTS` times.
-async fn flaky(restarts: u32) -> Result<(), &'static str> {
+async fn flaky(restarts: u32, fail_by: FailBy) -> Result<(), &'static str> {
     if restarts < RESTARTS as u32 {
-        Err(FAULT)
+        fail_by.fail()
     } else {
         Ok(())
     }
@@ -170,11 +200,12 @@ impl Workload for TokioRespawn {
     }
 
     fn run_batch(&mut self) -> usize {
-        let restarts = self.runtime.block_on(async {
-            tokio::spawn(async {
+        let fail_by = self.fail_by;
+        let restarts = self.runtime.block_on(async move {
+            tokio::spawn(async move {
                 let mut restarts = 0u32;
                 loop {
-                    match tokio::spawn(flaky(restarts)).await {
+                    match tokio::spawn(flaky(restarts, fail_by)).await {
                         Ok(Ok(())) => break restarts,
                         Ok(Err(_)) | Err(_) => restarts += 1,
                     }
@@ -195,6 +226,7 @@ pub struct Flaky;
 #[derive(Debug)]
 pub struct FlakyArgs {
     restarts: u32,
+    fail_by: FailBy,
     done: Option<tokio::sync::oneshot::Sender<u32>>,
 }
 
@@ -217,7 +249,7 @@ impl Actor for Flaky {
         state: &mut FlakyArgs,
     ) -> Result<(), ActorProcessingErr> {
         if state.restarts < RESTARTS as u32 {
-            return Err(FAULT.into());
+            return state.fail_by.fail().map_err(Into::into);
         }
         if let Some(done) = state.done.take() {
             let _ = done.send(state.restarts);
@@ -230,30 +262,33 @@ impl Actor for Flaky {
 #[derive(Debug)]
 pub struct RactorSupervisor;
 
-/// The supervisor's restarts so far, and the batch's report channel.
+/// The supervisor's restarts so far, how its child fails, and the batch's report channel.
 #[derive(Debug)]
 pub struct SupervisorState {
     restarts: u32,
+    fail_by: FailBy,
     done: Option<tokio::sync::oneshot::Sender<u32>>,
 }
 
 impl Actor for RactorSupervisor {
     type Msg = ();
     type State = SupervisorState;
-    type Arguments = tokio::sync::oneshot::Sender<u32>;
+    type Arguments = (FailBy, tokio::sync::oneshot::Sender<u32>);
 
     async fn pre_start(
         &self,
         myself: ActorRef<()>,
-        done: tokio::sync::oneshot::Sender<u32>,
+        (fail_by, done): (FailBy, tokio::sync::oneshot::Sender<u32>),
     ) -> Result<SupervisorState, ActorProcessingErr> {
         let first = FlakyArgs {
             restarts: 0,
+            fail_by,
             done: None,
         };
         Actor::spawn_linked(None, Flaky, first, myself.get_cell()).await?;
         Ok(SupervisorState {
             restarts: 0,
+            fail_by,
             done: Some(done),
         })
     }
@@ -268,6 +303,7 @@ impl Actor for RactorSupervisor {
             state.restarts += 1;
             let args = FlakyArgs {
                 restarts: state.restarts,
+                fail_by: state.fail_by,
                 done: if state.restarts >= RESTARTS as u32 {
                     state.done.take()
                 } else {
@@ -284,20 +320,16 @@ impl Actor for RactorSupervisor {
 #[derive(Debug)]
 pub struct RactorRestart {
     runtime: tokio::runtime::Runtime,
+    fail_by: FailBy,
 }
 
 impl RactorRestart {
-    /// A workload with its runtime started.
-    pub fn new() -> Self {
+    /// A workload with its runtime started, whose child fails as `fail_by` says.
+    pub fn new(fail_by: FailBy) -> Self {
         Self {
             runtime: tokio_multi_thread(WORKERS),
+            fail_by,
         }
-    }
-}
-
-impl Default for RactorRestart {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -311,9 +343,10 @@ impl Workload for RactorRestart {
     }
 
     fn run_batch(&mut self) -> usize {
-        let restarts = self.runtime.block_on(async {
+        let fail_by = self.fail_by;
+        let restarts = self.runtime.block_on(async move {
             let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-            let (supervisor, handle) = Actor::spawn(None, RactorSupervisor, done_tx)
+            let (supervisor, handle) = Actor::spawn(None, RactorSupervisor, (fail_by, done_tx))
                 .await
                 .expect("spawn the supervisor");
             let restarts = done_rx.await.expect("supervisor gone");
@@ -331,7 +364,14 @@ mod tests {
 
     #[test]
     fn ravelin_observes_every_restart() {
-        let mut workload = RavelinRestart::new();
+        silence_panics();
+        for fail_by in [FailBy::Err, FailBy::Panic] {
+            ravelin_observes_every_restart_after(fail_by);
+        }
+    }
+
+    fn ravelin_observes_every_restart_after(fail_by: FailBy) {
+        let mut workload = RavelinRestart::new(fail_by);
         for batch in 1..=2u64 {
             assert_eq!(workload.run_batch(), RESTARTS);
             let observed = workload.observed();
@@ -350,12 +390,16 @@ mod tests {
 
     #[test]
     fn peers_restart_as_often() {
-        let workloads: [fn() -> Box<dyn Workload>; 2] = [
-            || Box::new(TokioRespawn::new()),
-            || Box::new(RactorRestart::new()),
+        silence_panics();
+        let workloads: [fn(FailBy) -> Box<dyn Workload>; 2] = [
+            |f| Box::new(TokioRespawn::new(f)),
+            |f| Box::new(RactorRestart::new(f)),
         ];
-        for make in workloads {
-            let mut workload = make();
+        for (make, fail_by) in workloads
+            .into_iter()
+            .flat_map(|make| [FailBy::Err, FailBy::Panic].map(|f| (make, f)))
+        {
+            let mut workload = make(fail_by);
             for _ in 0..2 {
                 assert_eq!(workload.run_batch(), RESTARTS, "{}", workload.name());
             }

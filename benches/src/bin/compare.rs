@@ -34,6 +34,8 @@ use ravelin_benches::workloads::restart::{
 use ravelin_benches::workloads::spawn::{
     AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, TokioCurrentThread,
 };
+use ravelin_benches::workloads::spawn_embassy::Embassy;
+use ravelin_benches::workloads::spawn_monoio::Monoio;
 use ravelin_benches::workloads::spawn_multi::{RavelinMulti, SmolMulti, TokioMulti};
 use ravelin_benches::workloads::steal::{self, RavelinSteal, TokioSteal};
 use ravelin_benches::workloads::{PerElement, WORKERS, Workload, allocations_per_element};
@@ -368,19 +370,27 @@ fn single_thread_rows(config: &Config) -> Vec<Row> {
     let mut pool = RavelinPool::new(&POOL);
     let mut async_task = AsyncTask::new();
     let mut tokio = TokioCurrentThread::new();
+    let mut monoio = Monoio::new();
+    let mut embassy = Embassy::new();
 
     const SPAWN: &str = "spawn+run+join empty proc, 1 thread";
     let mut rows = vec![
         timed_row(SPAWN, &mut heap, &mut tokio, config),
         timed_row(SPAWN, &mut heap, &mut async_task, config),
+        timed_row(SPAWN, &mut heap, &mut monoio, config),
         timed_row(SPAWN, &mut pool, &mut async_task, config),
+        timed_row(SPAWN, &mut pool, &mut embassy, config),
     ];
     rows.extend(count_rows(
         PER_SPAWN,
         &mut heap,
         &mut [&mut tokio, &mut async_task],
     ));
-    rows.extend(count_rows(PER_SPAWN, &mut pool, &mut [&mut async_task]));
+    rows.extend(count_rows(
+        PER_SPAWN,
+        &mut pool,
+        &mut [&mut async_task, &mut embassy],
+    ));
     rows
 }
 
@@ -564,7 +574,10 @@ fn main() {
         "Spawn rows: {BATCH} procs per batch; with {WORKERS} workers one root proc spawns \
          them and awaits every handle. Work stealing: each proc does {} rounds of \
          arithmetic, is detached, and counts itself done. Static pool slots are \
-         {POOL_SLOT_SIZE} B each, reserved up front (not heap). Idle cost is a count, not a \
+         {POOL_SLOT_SIZE} B each, reserved up front (not heap); Embassy's tasks also come \
+         from a static pool, have no join handle (each bumps a counter instead) and run on \
+         its raw executor polled by the benchmark thread; monoio spawns and awaits its \
+         JoinHandles inside one block_on, as Tokio current_thread does. Idle cost is a count, not a \
          ratio (two near-zero CPU times): getrusage(RUSAGE_SELF) over the window after one \
          batch, that runtime alone in the process; Tokio without IO or time driver.",
         steal::WORK,

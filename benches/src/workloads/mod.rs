@@ -4,7 +4,8 @@
 //! amount of work ([`Workload::elements`] units), the same for Ravelin and its peer, so
 //! times per element compare directly.
 //!
-//! - [`spawn`]: spawn + run + join of an empty process on one thread;
+//! - [`spawn`]: spawn + run + join of an empty process on one thread, with the peers
+//!   that need crates of their own in [`spawn_embassy`] and [`spawn_monoio`];
 //! - [`spawn_multi`]: the same on all [`WORKERS`] workers of a multi-threaded runtime;
 //! - [`steal`]: many small processes spawned from one worker, stolen by the others;
 //! - [`idle`]: CPU time of an idle runtime;
@@ -17,6 +18,8 @@ pub mod mailbox;
 pub mod ping_pong;
 pub mod restart;
 pub mod spawn;
+pub mod spawn_embassy;
+pub mod spawn_monoio;
 pub mod spawn_multi;
 pub mod steal;
 

@@ -32,7 +32,7 @@ use ravelin_benches::workloads::restart::{
     self, FailBy, RactorRestart, RavelinRestart, TokioRespawn, silence_panics,
 };
 use ravelin_benches::workloads::spawn::{
-    AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, TokioCurrentThread,
+    AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, Spawning, TokioCurrentThread,
 };
 use ravelin_benches::workloads::spawn_embassy::Embassy;
 use ravelin_benches::workloads::spawn_monoio::Monoio;
@@ -372,14 +372,21 @@ fn single_thread_rows(config: &Config) -> Vec<Row> {
     let mut tokio = TokioCurrentThread::new();
     let mut monoio = Monoio::new();
     let mut embassy = Embassy::new();
+    let mut heap_one = RavelinHeap::with(Spawning::OneAtATime);
+    let mut pool_one = RavelinPool::with(&POOL, Spawning::OneAtATime);
+    let mut tokio_one = TokioCurrentThread::with(Spawning::OneAtATime);
+    let mut embassy_one = Embassy::with(Spawning::OneAtATime);
 
     const SPAWN: &str = "spawn+run+join empty proc, 1 thread";
+    const ONE: &str = "spawn one, run it, join it, 1 thread";
     let mut rows = vec![
         timed_row(SPAWN, &mut heap, &mut tokio, config),
         timed_row(SPAWN, &mut heap, &mut async_task, config),
         timed_row(SPAWN, &mut heap, &mut monoio, config),
         timed_row(SPAWN, &mut pool, &mut async_task, config),
         timed_row(SPAWN, &mut pool, &mut embassy, config),
+        timed_row(ONE, &mut heap_one, &mut tokio_one, config),
+        timed_row(ONE, &mut pool_one, &mut embassy_one, config),
     ];
     rows.extend(count_rows(
         PER_SPAWN,
@@ -576,7 +583,9 @@ fn main() {
          arithmetic, is detached, and counts itself done. Static pool slots are \
          {POOL_SLOT_SIZE} B each, reserved up front (not heap); Embassy's tasks also come \
          from a static pool, have no join handle (each bumps a counter instead) and run on \
-         its raw executor polled by the benchmark thread; monoio spawns and awaits its \
+         its raw executor polled by the benchmark thread (it claims a pool slot by a scan \
+         from the pool's start, so with {BATCH} alive each spawn scans the ones before: \
+         the one-at-a-time rows show its spawn without that scan); monoio spawns and awaits its \
          JoinHandles inside one block_on, as Tokio current_thread does. Idle cost is a count, not a \
          ratio (two near-zero CPU times): getrusage(RUSAGE_SELF) over the window after one \
          batch, that runtime alone in the process; Tokio without IO or time driver.",

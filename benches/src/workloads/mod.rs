@@ -9,10 +9,12 @@
 //! - [`spawn_multi`]: the same on all [`WORKERS`] workers of a multi-threaded runtime;
 //! - [`steal`]: many small processes spawned from one worker, stolen by the others;
 //! - [`idle`]: CPU time of an idle runtime;
+//! - [`file_read`]: 4 KiB random reads from the page cache at depth 1 and 32;
 //! - [`mailbox`]: mailbox send + receive on one thread, and heap allocations per message;
 //! - [`ping_pong`]: round trips between two processes on [`WORKERS`] workers;
 //! - [`restart`]: a supervisor restarting a failing child on [`WORKERS`] workers.
 
+pub mod file_read;
 pub mod idle;
 pub mod mailbox;
 pub mod ping_pong;

@@ -1,7 +1,10 @@
 //! Spawn + run + join of an empty process on one thread.
 //!
-//! Each batch spawns [`BATCH`] empty processes, runs them all, then joins them all. The
-//! executors are as small as each system allows, so what is measured is the raw task:
+//! Each batch spawns [`BATCH`] empty processes, runs them all, then joins them all
+//! ([`Spawning::AllThenJoin`]), or spawns, runs and joins one process at a time, [`BATCH`]
+//! times ([`Spawning::OneAtATime`]: the latency of "spawn one then await it", with one
+//! process alive at a time). The executors are as small as each system allows, so what
+//! is measured is the raw task:
 //!
 //! - Ravelin lightprocs and async-task tasks are scheduled into a thread-local
 //!   `VecDeque` (one per task type), drained by a plain loop, then joined by polling each
@@ -78,6 +81,16 @@ fn drain_async_task() -> usize {
     runs
 }
 
+/// How a batch spawns and joins its [`BATCH`] processes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Spawning {
+    /// Spawn all, run all, then join all: [`BATCH`] processes alive at once.
+    #[default]
+    AllThenJoin,
+    /// Spawn one, run it, join it, [`BATCH`] times: one process alive at a time.
+    OneAtATime,
+}
+
 /// Polls a finished join handle once; panics if it is not ready.
 fn join_ready<F: Future + Unpin>(handle: &mut F) -> F::Output {
     match Pin::new(handle).poll(&mut Context::from_waker(Waker::noop())) {
@@ -90,13 +103,20 @@ fn join_ready<F: Future + Unpin>(handle: &mut F) -> F::Output {
 #[derive(Debug)]
 pub struct RavelinHeap {
     handles: Vec<ProcHandle<()>>,
+    spawning: Spawning,
 }
 
 impl RavelinHeap {
-    /// A workload with its handle buffer allocated.
+    /// A workload with its handle buffer allocated, spawning all then joining all.
     pub fn new() -> Self {
+        Self::with(Spawning::AllThenJoin)
+    }
+
+    /// A workload that spawns and joins as `spawning` says.
+    pub fn with(spawning: Spawning) -> Self {
         Self {
             handles: Vec::with_capacity(BATCH),
+            spawning,
         }
     }
 }
@@ -117,6 +137,15 @@ impl Workload for RavelinHeap {
     }
 
     fn run_batch(&mut self) -> usize {
+        if self.spawning == Spawning::OneAtATime {
+            for _ in 0..BATCH {
+                let (runnable, mut handle) = lightproc::spawn(async {}, LocalQueue);
+                runnable.schedule();
+                drain_ravelin();
+                join_ready(&mut handle).expect("empty proc failed");
+            }
+            return BATCH;
+        }
         for _ in 0..BATCH {
             let (runnable, handle) = lightproc::spawn(async {}, LocalQueue);
             runnable.schedule();
@@ -136,15 +165,30 @@ impl Workload for RavelinHeap {
 pub struct RavelinPool {
     pool: &'static BenchPool,
     handles: Vec<ProcHandle<()>>,
+    spawning: Spawning,
 }
 
 impl RavelinPool {
     /// A workload spawning into `pool` (usually [`POOL`]), which must be empty at each
-    /// batch's start and is empty again at its end.
+    /// batch's start and is empty again at its end; it spawns all, then joins all.
     pub fn new(pool: &'static BenchPool) -> Self {
+        Self::with(pool, Spawning::AllThenJoin)
+    }
+
+    /// A workload spawning into `pool` and joining as `spawning` says.
+    pub fn with(pool: &'static BenchPool, spawning: Spawning) -> Self {
         Self {
             pool,
             handles: Vec::with_capacity(BATCH),
+            spawning,
+        }
+    }
+
+    /// Spawns one empty proc into the pool.
+    fn spawn_one(&self) -> (lightproc::Runnable, ProcHandle<()>) {
+        match self.pool.spawn(async {}, LocalQueue) {
+            Ok(spawned) => spawned,
+            Err(error) => panic!("pool spawn failed: {error:?}"),
         }
     }
 }
@@ -159,11 +203,17 @@ impl Workload for RavelinPool {
     }
 
     fn run_batch(&mut self) -> usize {
+        if self.spawning == Spawning::OneAtATime {
+            for _ in 0..BATCH {
+                let (runnable, mut handle) = self.spawn_one();
+                runnable.schedule();
+                drain_ravelin();
+                join_ready(&mut handle).expect("empty proc failed");
+            }
+            return BATCH;
+        }
         for _ in 0..BATCH {
-            let (runnable, handle) = match self.pool.spawn(async {}, LocalQueue) {
-                Ok(spawned) => spawned,
-                Err(error) => panic!("pool spawn failed: {error:?}"),
-            };
+            let (runnable, handle) = self.spawn_one();
             runnable.schedule();
             self.handles.push(handle);
         }
@@ -229,16 +279,24 @@ impl Workload for AsyncTask {
 pub struct TokioCurrentThread {
     runtime: tokio::runtime::Runtime,
     handles: Vec<tokio::task::JoinHandle<()>>,
+    spawning: Spawning,
 }
 
 impl TokioCurrentThread {
-    /// A workload with its runtime built and its handle buffer allocated.
+    /// A workload with its runtime built and its handle buffer allocated, spawning all
+    /// then joining all.
     pub fn new() -> Self {
+        Self::with(Spawning::AllThenJoin)
+    }
+
+    /// A workload that spawns and joins as `spawning` says.
+    pub fn with(spawning: Spawning) -> Self {
         Self {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .build()
                 .expect("tokio current_thread runtime"),
             handles: Vec::with_capacity(BATCH),
+            spawning,
         }
     }
 }
@@ -260,7 +318,14 @@ impl Workload for TokioCurrentThread {
 
     fn run_batch(&mut self) -> usize {
         let handles = &mut self.handles;
+        let spawning = self.spawning;
         self.runtime.block_on(async {
+            if spawning == Spawning::OneAtATime {
+                for _ in 0..BATCH {
+                    tokio::spawn(async {}).await.expect("empty task failed");
+                }
+                return BATCH;
+            }
             for _ in 0..BATCH {
                 handles.push(tokio::spawn(async {}));
             }
@@ -282,13 +347,18 @@ mod tests {
 
     /// A pool of its own, so tests running in parallel never share [`POOL`].
     static TEST_POOL: BenchPool = ProcPool::new();
+    /// The same for the one-at-a-time workload.
+    static ONE_POOL: BenchPool = ProcPool::new();
 
     #[test]
     fn every_workload_completes_its_batch() {
-        let workloads: [Box<dyn Workload>; 3] = [
+        let workloads: [Box<dyn Workload>; 6] = [
             Box::new(RavelinHeap::new()),
+            Box::new(RavelinHeap::with(Spawning::OneAtATime)),
+            Box::new(RavelinPool::with(&ONE_POOL, Spawning::OneAtATime)),
             Box::new(AsyncTask::new()),
             Box::new(TokioCurrentThread::new()),
+            Box::new(TokioCurrentThread::with(Spawning::OneAtATime)),
         ];
         for mut workload in workloads {
             for _ in 0..2 {

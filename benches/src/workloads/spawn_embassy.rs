@@ -18,7 +18,7 @@ use embassy_executor::Spawner;
 use embassy_executor::raw::Executor;
 
 use super::Workload;
-use super::spawn::BATCH;
+use super::spawn::{BATCH, Spawning};
 
 /// Tasks completed in the current batch.
 static DONE: AtomicUsize = AtomicUsize::new(0);
@@ -42,6 +42,7 @@ fn pender(_context: *mut ()) {}
 pub struct Embassy {
     executor: &'static Executor,
     spawner: Spawner,
+    spawning: Spawning,
 }
 
 impl std::fmt::Debug for Embassy {
@@ -51,12 +52,30 @@ impl std::fmt::Debug for Embassy {
 }
 
 impl Embassy {
-    /// A workload with its executor (leaked: Embassy's executors are `'static`).
+    /// A workload with its executor (leaked: Embassy's executors are `'static`),
+    /// spawning all then "joining" all.
     pub fn new() -> Self {
+        Self::with(Spawning::AllThenJoin)
+    }
+
+    /// A workload that spawns and waits as `spawning` says.
+    pub fn with(spawning: Spawning) -> Self {
         let executor: &'static Executor = Box::leak(Box::new(Executor::new(core::ptr::null_mut())));
         Self {
             executor,
             spawner: executor.spawner(),
+            spawning,
+        }
+    }
+
+    /// Polls the executor until `target` tasks of this batch are done.
+    fn run_until(&self, target: usize) {
+        while DONE.load(Ordering::Relaxed) < target {
+            // SAFETY: `poll` must not be called reentrantly nor from two threads at once:
+            // this workload is the executor's only user, `run_batch` takes `&mut self`,
+            // and `Embassy` is `!Send` (it holds a `Spawner`), so it never moves to
+            // another thread.
+            unsafe { self.executor.poll() };
         }
     }
 }
@@ -78,16 +97,20 @@ impl Workload for Embassy {
 
     fn run_batch(&mut self) -> usize {
         DONE.store(0, Ordering::Relaxed);
-        for _ in 0..BATCH {
-            // The pool holds one batch and the previous batch has finished: a slot is
-            // always free.
-            self.spawner.spawn(empty()).expect("Embassy task pool full");
-        }
-        while DONE.load(Ordering::Relaxed) < BATCH {
-            // SAFETY: `poll` must not be called reentrantly nor from two threads at once:
-            // this workload is the executor's only user and `run_batch` takes `&mut self`
-            // (and `Embassy` is `!Send`, so it never moves to another thread).
-            unsafe { self.executor.poll() };
+        if self.spawning == Spawning::OneAtATime {
+            for spawned in 1..=BATCH {
+                // One task alive at a time: the pool's first slot is always free.
+                self.spawner.spawn(empty()).expect("Embassy task pool full");
+                self.run_until(spawned);
+            }
+        } else {
+            for _ in 0..BATCH {
+                // The pool holds one batch and the previous batch has finished: a slot
+                // is always free. Embassy claims a slot by scanning the pool from its
+                // start, so this costs more with every task already alive.
+                self.spawner.spawn(empty()).expect("Embassy task pool full");
+            }
+            self.run_until(BATCH);
         }
         DONE.load(Ordering::Relaxed)
     }
@@ -97,11 +120,14 @@ impl Workload for Embassy {
 mod tests {
     use super::*;
 
+    /// One test only: the pool and the counter are process-wide.
     #[test]
     fn every_batch_completes_and_frees_the_pool() {
-        let mut workload = Embassy::new();
-        for _ in 0..3 {
-            assert_eq!(workload.run_batch(), BATCH);
+        for spawning in [Spawning::AllThenJoin, Spawning::OneAtATime] {
+            let mut workload = Embassy::with(spawning);
+            for _ in 0..3 {
+                assert_eq!(workload.run_batch(), BATCH);
+            }
         }
     }
 }

@@ -134,7 +134,10 @@ impl MonoioRead {
     /// # Panics
     /// If the runtime or the file cannot be made, or `depth` does not divide [`READS`].
     pub fn new(depth: usize) -> Self {
-        assert!(depth > 0 && READS.is_multiple_of(depth), "depth must divide READS");
+        assert!(
+            depth > 0 && READS.is_multiple_of(depth),
+            "depth must divide READS"
+        );
         Self {
             runtime: monoio::RuntimeBuilder::<monoio::FusionDriver>::new()
                 .build()
@@ -203,7 +206,10 @@ impl TokioBlockingRead {
     /// # Panics
     /// If the runtime or the file cannot be made, or `depth` does not divide [`READS`].
     pub fn new(depth: usize) -> Self {
-        assert!(depth > 0 && READS.is_multiple_of(depth), "depth must divide READS");
+        assert!(
+            depth > 0 && READS.is_multiple_of(depth),
+            "depth must divide READS"
+        );
         Self {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .build()

@@ -12,7 +12,8 @@
 //! - [`file_read`]: 4 KiB random reads from the page cache at depth 1 and 32;
 //! - [`mailbox`]: mailbox send + receive on one thread, and heap allocations per message;
 //! - [`ping_pong`]: round trips between two processes on [`WORKERS`] workers;
-//! - [`restart`]: a supervisor restarting a failing child on [`WORKERS`] workers.
+//! - [`restart`]: a supervisor restarting a failing child on [`WORKERS`] workers;
+//! - [`tcp_echo`]: loopback TCP echo with 64 connections, server CPU per round trip.
 
 pub mod file_read;
 pub mod idle;
@@ -24,6 +25,7 @@ pub mod spawn_embassy;
 pub mod spawn_monoio;
 pub mod spawn_multi;
 pub mod steal;
+pub mod tcp_echo;
 
 /// Worker threads of every multi-threaded runtime measured: this machine's 2 cores.
 pub const WORKERS: usize = 2;

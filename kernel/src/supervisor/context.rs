@@ -34,6 +34,24 @@ pub(crate) struct StopSignal {
     state: Mutex<StopState>,
 }
 
+impl StopSignal {
+    /// A fresh signal for a new incarnation, reusing `spare` (the previous incarnation's)
+    /// when nobody else holds it any more, so that a restart need not allocate one.
+    pub(crate) fn renew(spare: Option<Arc<Self>>) -> Arc<Self> {
+        match spare {
+            Some(mut signal) => match Arc::get_mut(&mut signal) {
+                Some(only) => {
+                    // Dropped here, outside any lock: the old incarnation's waker.
+                    *only = Self::default();
+                    signal
+                }
+                None => Arc::new(Self::default()),
+            },
+            None => Arc::new(Self::default()),
+        }
+    }
+}
+
 #[derive(Default)]
 struct StopState {
     stop: bool,
@@ -118,12 +136,14 @@ impl ChildContext {
         })
     }
 
-    pub(crate) fn child(&self, name: &str, restarts: u32) -> Self {
+    /// The context of a child named `name` (shared, not copied), starting after
+    /// `restarts` restarts, stopped through `stop`.
+    pub(crate) fn child(&self, name: &Arc<str>, restarts: u32, stop: Arc<StopSignal>) -> Self {
         Self {
-            name: Arc::from(name),
+            name: name.clone(),
             restarts,
             spawner: self.spawner.clone(),
-            stop: Arc::new(StopSignal::default()),
+            stop,
         }
     }
 

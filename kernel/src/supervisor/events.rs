@@ -29,19 +29,47 @@ impl Events {
         self.queue.poll_next(waker)
     }
 
-    /// The waker to poll a child's handle with.
-    pub(crate) fn child_waker(self: &Arc<Self>, slot: usize, generation: u64) -> Waker {
-        Waker::from(Arc::new(ChildWaker {
+    /// Queues `event` at once (for a child found ended when first polled).
+    pub(crate) fn push(&self, event: Exited) {
+        self.queue.push(event);
+    }
+
+    /// The waker to poll incarnation `generation` of the child in `slot` with. It reuses
+    /// `spare` (an earlier incarnation's) when nobody else holds it any more, so that a
+    /// restart need not allocate one.
+    pub(crate) fn child_waker(
+        self: &Arc<Self>,
+        spare: Option<Arc<ChildWaker>>,
+        slot: usize,
+        generation: u64,
+    ) -> Arc<ChildWaker> {
+        let event = Exited { slot, generation };
+        if let Some(mut waker) = spare
+            && let Some(only) = Arc::get_mut(&mut waker)
+            && Arc::ptr_eq(&only.events, self)
+        {
+            only.event = event;
+            return waker;
+        }
+        Arc::new(ChildWaker {
             events: self.clone(),
-            event: Exited { slot, generation },
-        }))
+            event,
+        })
     }
 }
 
-/// Queues its child's exit event when woken (by the child's completion).
-struct ChildWaker {
+/// Queues its child's exit event when woken (by the child's completion). Poll a child's
+/// handle with [`ChildWaker::waker`].
+pub(crate) struct ChildWaker {
     events: Arc<Events>,
     event: Exited,
+}
+
+impl ChildWaker {
+    /// A `Waker` for this child (no allocation: it shares the `Arc`).
+    pub(crate) fn waker(self: &Arc<Self>) -> Waker {
+        Waker::from(self.clone())
+    }
 }
 
 impl Wake for ChildWaker {

@@ -29,7 +29,7 @@ use ravelin_hal::{Duration, Instant};
 
 use super::context::StopSignal;
 use super::control::Command;
-use super::events::{Events, Exited};
+use super::events::{ChildWaker, Events, Exited};
 use super::spec::{ChildSpec, SupervisorSpec};
 use super::{ChildContext, Fault, Lifecycle, Restart, Strategy};
 use crate::lightproc::ProcHandle;
@@ -63,6 +63,8 @@ struct Supervisor {
 
 struct Child {
     spec: ChildSpec,
+    /// The spec's name, shared by every incarnation's context.
+    name: Arc<str>,
     generation: u64,
     restarts: u32,
     /// Restarts in a row (for the backoff); relaxes after a healthy period.
@@ -70,11 +72,16 @@ struct Child {
     started: Instant,
     running: Option<Running>,
     restart_at: Option<Instant>,
+    /// The last ended incarnation's stop signal and exit waker, reused by the next one
+    /// if nobody else holds them ([`StopSignal::renew`], [`Events::child_waker`]).
+    spare_stop: Option<Arc<StopSignal>>,
+    spare_waker: Option<Arc<ChildWaker>>,
 }
 
 impl Child {
     fn new(spec: ChildSpec) -> Self {
         Self {
+            name: Arc::from(spec.name.as_str()),
             spec,
             generation: 0,
             restarts: 0,
@@ -82,12 +89,16 @@ impl Child {
             started: Instant::ZERO,
             running: None,
             restart_at: None,
+            spare_stop: None,
+            spare_waker: None,
         }
     }
 }
 
 struct Running {
     handle: ProcHandle<Result<(), Fault>>,
+    /// What the handle is polled with: it queues this incarnation's exit event.
+    waker: Arc<ChildWaker>,
     stop: Arc<StopSignal>,
     /// The outcome, if the handle already yielded it.
     outcome: Option<Result<(), Fault>>,
@@ -183,16 +194,19 @@ impl Supervisor {
         child.generation += 1;
         child.started = now;
         child.restart_at = None;
-        let ctx = self.ctx.child(&child.spec.name, child.restarts);
-        let stop = ctx.stop.clone();
+        let stop = StopSignal::renew(child.spare_stop.take());
+        let ctx = self.ctx.child(&child.name, child.restarts, stop.clone());
         let future = (child.spec.factory)(ctx);
         let handle = self.ctx.spawner.spawn_child(future);
+        let generation = child.generation;
         child.running = Some(Running {
             handle,
+            waker: self
+                .events
+                .child_waker(child.spare_waker.take(), slot, generation),
             stop,
             outcome: None,
         });
-        let generation = child.generation;
         if let Some(child) = self.children[slot].as_ref() {
             self.event(Lifecycle::Started {
                 supervisor: &self.spec.name,
@@ -201,19 +215,14 @@ impl Supervisor {
             });
         }
         // Register for the exit event (or take an outcome that is already there).
-        if self.poll_child(slot, generation) {
-            self.events_push_now(slot, generation);
+        if self.poll_child(slot) {
+            self.events.push(Exited { slot, generation });
         }
-    }
-
-    fn events_push_now(&self, slot: usize, generation: u64) {
-        self.events.child_waker(slot, generation).wake();
     }
 
     /// Polls the running child's handle with its own waker; true if it has ended (the
     /// outcome is kept in `Running::outcome`).
-    fn poll_child(&mut self, slot: usize, generation: u64) -> bool {
-        let waker = self.events.child_waker(slot, generation);
+    fn poll_child(&mut self, slot: usize) -> bool {
         let Some(running) = self.children[slot]
             .as_mut()
             .and_then(|c| c.running.as_mut())
@@ -223,7 +232,9 @@ impl Supervisor {
         if running.outcome.is_some() {
             return true;
         }
-        match Pin::new(&mut running.handle).poll(&mut Context::from_waker(&waker)) {
+        let waker = running.waker.waker();
+        let mut cx = Context::from_waker(&waker);
+        match Pin::new(&mut running.handle).poll(&mut cx) {
             Poll::Pending => false,
             Poll::Ready(output) => {
                 running.outcome = Some(match output {
@@ -243,10 +254,13 @@ impl Supervisor {
             .get(event.slot)?
             .as_ref()
             .is_some_and(|c| c.generation == event.generation && c.running.is_some());
-        if !current || !self.poll_child(event.slot, event.generation) {
+        if !current || !self.poll_child(event.slot) {
             return None;
         }
-        let running = self.children[event.slot].as_mut()?.running.take()?;
+        let child = self.children[event.slot].as_mut()?;
+        let running = child.running.take()?;
+        child.spare_stop = Some(running.stop);
+        child.spare_waker = Some(running.waker);
         running.outcome
     }
 
@@ -310,18 +324,19 @@ impl Supervisor {
             child.in_a_row += 1;
             self.spec.backoff.delay(child.in_a_row)
         };
-        let targets: Vec<usize> = match self.spec.strategy {
-            Strategy::OneForOne => alloc::vec![slot],
-            Strategy::OneForAll => self.live_slots().collect(),
-            Strategy::RestForOne => self.live_slots().filter(|&s| s >= slot).collect(),
+        // The strategy's targets: the live children in `targets`.
+        let targets = match self.spec.strategy {
+            Strategy::OneForOne => slot..slot + 1,
+            Strategy::OneForAll => 0..self.children.len(),
+            Strategy::RestForOne => slot..self.children.len(),
         };
-        for &target in targets.iter().rev() {
+        for target in targets.clone().rev() {
             if target != slot {
                 self.stop_child(target, false).await;
             }
         }
         let due = now.saturating_add(delay);
-        for &target in &targets {
+        for target in targets {
             if let Some(child) = self.children[target].as_mut() {
                 child.restarts += 1;
                 child.restart_at = Some(due);
@@ -339,14 +354,6 @@ impl Supervisor {
             self.restart_due();
         }
         Ok(())
-    }
-
-    fn live_slots(&self) -> impl Iterator<Item = usize> + '_ {
-        self.children
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.is_some())
-            .map(|(slot, _)| slot)
     }
 
     /// Restarts, in start order, every child whose backoff has passed.
@@ -389,6 +396,10 @@ impl Supervisor {
                 running.handle.cancel();
                 let _ = (&mut running.handle).await;
             }
+        }
+        if let Some(child) = self.children[slot].as_mut() {
+            child.spare_stop = Some(running.stop);
+            child.spare_waker = Some(running.waker);
         }
         if let Some(child) = self.children[slot].as_ref() {
             self.event(Lifecycle::Stopped {

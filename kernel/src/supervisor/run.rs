@@ -113,8 +113,9 @@ enum Next {
 
 impl Supervisor {
     async fn run(&mut self) -> Result<(), Fault> {
+        let now = self.now();
         for slot in 0..self.children.len() {
-            self.start(slot);
+            self.start(slot, now);
         }
         loop {
             match self.next().await {
@@ -122,10 +123,10 @@ impl Supervisor {
                     self.shutdown(kill).await;
                     return Ok(());
                 }
-                Next::RestartDue => self.restart_due(),
+                Next::RestartDue => self.restart_due(self.now()),
                 Next::Command(Command::Add(spec)) => {
                     self.children.push(Some(Child::new(spec)));
-                    self.start(self.children.len() - 1);
+                    self.start(self.children.len() - 1, self.now());
                 }
                 Next::Command(Command::Remove(name)) => {
                     let slot = self
@@ -186,8 +187,7 @@ impl Supervisor {
     }
 
     /// Starts (or restarts) the child in `slot`.
-    fn start(&mut self, slot: usize) {
-        let now = self.now();
+    fn start(&mut self, slot: usize, now: Instant) {
         let Some(child) = self.children[slot].as_mut() else {
             return;
         };
@@ -330,11 +330,15 @@ impl Supervisor {
             Strategy::OneForAll => 0..self.children.len(),
             Strategy::RestForOne => slot..self.children.len(),
         };
+        let mut stopped_others = false;
         for target in targets.clone().rev() {
             if target != slot {
                 self.stop_child(target, false).await;
+                stopped_others = true;
             }
         }
+        // Stopping the others may have waited out grace periods: read the clock again.
+        let now = if stopped_others { self.now() } else { now };
         let due = now.saturating_add(delay);
         for target in targets {
             if let Some(child) = self.children[target].as_mut() {
@@ -351,21 +355,21 @@ impl Supervisor {
             }
         }
         if delay == Duration::ZERO {
-            self.restart_due();
+            // The clock was read once for this restart (it costs a good share of one).
+            self.restart_due(now);
         }
         Ok(())
     }
 
     /// Restarts, in start order, every child whose backoff has passed.
-    fn restart_due(&mut self) {
-        let now = self.now();
+    fn restart_due(&mut self, now: Instant) {
         for slot in 0..self.children.len() {
             let due = self.children[slot]
                 .as_ref()
                 .and_then(|c| c.restart_at)
                 .is_some_and(|at| at <= now);
             if due {
-                self.start(slot);
+                self.start(slot, now);
             }
         }
     }

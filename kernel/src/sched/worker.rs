@@ -226,18 +226,26 @@ impl<'a> Worker<'a> {
         if self.shared.shutdown.load(Ordering::Acquire) {
             return drop(runnable); // cancelled: nothing will run it
         }
-        match reason {
-            ScheduleReason::Woken => {
-                if let Some(previous) = self.lifo.replace(Some(runnable)) {
+        let stealable = match reason {
+            ScheduleReason::Woken => match self.lifo.replace(Some(runnable)) {
+                Some(previous) => {
                     self.push_local(previous);
+                    true
                 }
-            }
+                None => false,
+            },
             ScheduleReason::Spawned | ScheduleReason::Yielded | ScheduleReason::Cancelled => {
-                self.push_local(runnable)
+                self.push_local(runnable);
+                true
             }
+        };
+        // New work in the local queue: a parked worker may come and steal it. Not for a
+        // proc that only went into the empty LIFO slot: no other worker can take it from
+        // there (this one runs it as soon as the current poll returns), so an unpark would
+        // only make a worker wake, find nothing and park again, a futex wake each time.
+        if stealable {
+            self.shared.notify_one();
         }
-        // New work on this worker: a parked worker may come and steal it.
-        self.shared.notify_one();
     }
 }
 

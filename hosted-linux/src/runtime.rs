@@ -36,6 +36,7 @@ use ravelin_kernel::supervisor::{Fault, SupervisorSpec, System};
 
 use crate::platform::{LinuxPlatform, PlatformBuilder, PlatformError};
 use crate::signals::SignalWatch;
+use crate::{Backend, BackendPreference};
 
 /// Why a runtime could not be built or shut down cleanly.
 #[derive(Debug)]
@@ -149,6 +150,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Which IO backend the workers use (default: detected, unless
+    /// [`BACKEND_ENV`](crate::BACKEND_ENV) forces the fallback; an explicit preference
+    /// wins over the environment). See [`Runtime::backend`].
+    pub fn backend(mut self, preference: BackendPreference) -> Self {
+        self.platform = self.platform.backend(preference);
+        self
+    }
+
     /// Where sysfs is mounted (default `/sys`).
     pub fn sysfs_root(mut self, root: impl AsRef<Path>) -> Self {
         self.platform = self.platform.sysfs_root(root);
@@ -173,6 +182,8 @@ impl RuntimeBuilder {
                 .name(format!("ravelin-worker-{index}"))
                 .spawn(move || {
                     let pinned = platform.pin_current_thread(index);
+                    // The worker's ring (or epoll set) is made on its own, pinned thread.
+                    platform.enter_worker(index);
                     let ok = pinned.is_ok();
                     // The receiver lives until every report is in; the sender is
                     // dropped now so that it does not outlive the report.
@@ -218,6 +229,26 @@ impl Runtime {
     /// The scheduler, to spawn procs on.
     pub fn scheduler(&self) -> &Scheduler {
         &self.scheduler
+    }
+
+    /// The IO backend the workers park and do IO in: io_uring with its features, or
+    /// the fallback and why it was chosen.
+    ///
+    /// ```
+    /// use ravelin_linux::{Backend, BackendPreference, FallbackReason, Runtime};
+    ///
+    /// let runtime = Runtime::builder()
+    ///     .workers(1)
+    ///     .pin(false)
+    ///     .backend(BackendPreference::Fallback)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(runtime.backend(), Backend::Fallback(FallbackReason::Forced));
+    /// println!("{}", runtime.backend());
+    /// runtime.shutdown().unwrap();
+    /// ```
+    pub fn backend(&self) -> Backend {
+        self.platform.backend()
     }
 
     /// The platform (topology, worker ↔ CPU map).

@@ -31,8 +31,10 @@ mod parker;
 mod ring;
 mod waker;
 
+pub(crate) use parker::Ring;
 pub use parker::{SleepMode, UringOptions, UringParker, WakeMethod};
 pub use ring::UringFeatures;
+pub(crate) use waker::{SendOutcome, eventfd, eventfd_reset, eventfd_signal, send_msg_ring};
 
 /// A completion that was not the parker's own, as handed to
 /// [`UringParker::park_with`].
@@ -60,7 +62,7 @@ impl UserData {
     const KIND_WAKE_EVENTFD: u8 = 0xF1;
     const KIND_TIMEOUT: u8 = 0xF2;
     const KIND_TIMEOUT_REMOVE: u8 = 0xF3;
-    const WAKE_MSG: Self = Self::new(Self::KIND_WAKE_MSG, 0);
+    pub(crate) const WAKE_MSG: Self = Self::new(Self::KIND_WAKE_MSG, 0);
     const WAKE_EVENTFD: Self = Self::new(Self::KIND_WAKE_EVENTFD, 0);
     const TIMEOUT_REMOVE: Self = Self::new(Self::KIND_TIMEOUT_REMOVE, 0);
 

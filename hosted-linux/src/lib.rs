@@ -11,13 +11,18 @@
 //! - [`Backend`], which picks io_uring or the fallback (epoll and the blocking pool):
 //!   each worker sleeps in its own ring (SINGLE_ISSUER, DEFER_TASKRUN) or epoll set,
 //!   woken by completions, its timer deadline, or another worker (MSG_RING or an
-//!   eventfd); [`UringParker`] is the same sleep as a standalone park token ([`uring`]).
+//!   eventfd); [`UringParker`] is the same sleep as a standalone park token ([`uring`]);
+//! - proactive IO with owned buffers on those drivers, the same on both backends:
+//!   files ([`fs`]), TCP and UDP ([`net`]); see [`io`] for buffers and cancellation.
 
 mod backend;
 mod blocking;
 mod cgroup;
 mod clock;
 mod driver;
+pub mod fs;
+pub mod io;
+pub mod net;
 mod park;
 mod platform;
 mod runtime;

@@ -31,6 +31,7 @@ use std::sync::mpsc;
 use std::task::Wake;
 use std::thread::{self, JoinHandle, Thread};
 
+use ravelin_kernel::lightproc::JoinError;
 use ravelin_kernel::sched::{Scheduler, SchedulerError};
 use ravelin_kernel::supervisor::{Fault, SupervisorSpec, System};
 
@@ -266,6 +267,32 @@ impl Runtime {
         drop(system);
         self.shutdown()?;
         outcome.map_err(RunError::Fault)
+    }
+
+    /// Runs `future` as a proc on the workers and blocks the calling thread until it
+    /// finishes; its output, or how it failed (panicked, cancelled). Call it from
+    /// outside the workers (a worker blocked here would not run procs).
+    ///
+    /// ```
+    /// let runtime = ravelin_linux::Runtime::builder().workers(1).pin(false).build().unwrap();
+    /// assert_eq!(runtime.block_on(async { 6 * 7 }).unwrap(), 42);
+    /// ```
+    pub fn block_on<F>(&self, future: F) -> Result<F::Output, JoinError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let mut handle = self.scheduler.spawn(future);
+        let waker = Waker::from(Arc::new(Unparker(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(output) = Pin::new(&mut handle).poll(&mut cx) {
+                return output;
+            }
+            // The proc's completion unparks this thread; a token set before the park
+            // makes it return at once.
+            thread::park();
+        }
     }
 
     /// Shuts the scheduler down and joins the worker threads.

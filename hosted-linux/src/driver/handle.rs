@@ -37,6 +37,9 @@ pub(crate) struct WorkerHandle {
     wake: Mutex<WakePath>,
     /// Cleared if the kernel ever rejects a MSG_RING to this worker's ring.
     msg_ring_ok: AtomicBool,
+    /// `user_data` of operations to cancel, asked for by threads that may not submit
+    /// to this worker's ring (SINGLE_ISSUER); drained by the owner.
+    cancels: Mutex<Vec<u64>>,
 }
 
 impl Default for WorkerHandle {
@@ -45,6 +48,7 @@ impl Default for WorkerHandle {
             state: AtomicI32::new(crate::park::EMPTY),
             wake: Mutex::new(WakePath::Futex),
             msg_ring_ok: AtomicBool::new(true),
+            cancels: Mutex::new(Vec::new()),
         }
     }
 }
@@ -88,5 +92,17 @@ impl WorkerHandle {
                 eventfd_signal(eventfd)
             }
         }
+    }
+
+    /// Asks the owner to cancel the operation with `user_data`, and wakes it: the
+    /// owner submits it at its next park or submission.
+    pub(crate) fn request_cancel(&self, user_data: u64) {
+        lock(&self.cancels).push(user_data);
+        self.unpark();
+    }
+
+    /// The cancellations asked for so far (the owner submits them).
+    pub(crate) fn take_cancels(&self) -> Vec<u64> {
+        core::mem::take(&mut *lock(&self.cancels))
     }
 }

@@ -17,20 +17,41 @@
 //!
 //! A thread running a worker without a driver (one could not be created: no epoll,
 //! no eventfd) sleeps on the token's futex, and its handle's wake path says so.
+//!
+//! # IO
+//!
+//! The public IO types ([`fs`](crate::fs), [`net`](crate::net)) ask the driver of the
+//! thread that polls them: with io_uring they [`submit`] operations whose buffers the
+//! driver keeps until the kernel completes them (see `op`); with the fallback,
+//! sockets wait for readiness in the epoll set ([`Readiness`]) and files run on the
+//! blocking pool. A thread with no driver gets [`NoDriver`] as an error.
+//!
+//! The driver is borrowed only for the span of one call and never while wakers run
+//! or payloads are dropped: those [`Outcome`]s are settled after the borrow ends.
 
 mod epoll;
 mod handle;
+pub(crate) mod op;
+mod slots;
 mod uring;
 
+use core::future::Future;
+use core::pin::Pin;
 use core::sync::atomic::Ordering;
+use core::task::{Context, Poll};
 use std::cell::RefCell;
+use std::io;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 
+use io_uring::squeue;
 use ravelin_hal::Instant;
 
 pub(crate) use handle::{WakePath, WorkerHandle};
+use op::{Op, Outcome, Payload};
 
 use crate::Backend;
+use crate::io::NoDriver;
 use crate::park::{EMPTY, NOTIFIED, PARKED, futex_wait};
 
 thread_local! {
@@ -65,18 +86,29 @@ impl Driver {
     }
 
     /// Consumes the token, or sleeps in the driver until it is made available, the
-    /// deadline passes, an IO event arrives, or spuriously.
-    fn park(&mut self, deadline: Option<Instant>) {
+    /// deadline passes, an IO event arrives, or spuriously. Submits the cancellations
+    /// other threads asked for first.
+    fn park(&mut self, deadline: Option<Instant>) -> Vec<Outcome> {
+        let mut outcomes = match &mut self.kind {
+            Kind::Uring(driver) => driver.cancel_requested(&self.handle),
+            Kind::Epoll(_) => Vec::new(),
+        };
+        if !outcomes.is_empty() {
+            // Wakers to run first (a cancelled operation completed meanwhile): they may
+            // make work, so return (spuriously, as `park` may) instead of sleeping.
+            return outcomes;
+        }
         let state = self.handle.state();
         // NOTIFIED -> EMPTY (return) or EMPTY -> PARKED (sleep).
         if state.fetch_sub(1, Ordering::AcqRel) == NOTIFIED {
-            return;
+            return outcomes;
         }
-        match &mut self.kind {
+        outcomes.extend(match &mut self.kind {
             Kind::Uring(driver) => driver.sleep(state, deadline),
             Kind::Epoll(driver) => driver.sleep(state, deadline),
-        }
+        });
         state.swap(EMPTY, Ordering::Acquire);
+        outcomes
     }
 }
 
@@ -109,17 +141,9 @@ pub(crate) fn enter(handle: &Arc<WorkerHandle>, backend: &Backend) -> bool {
 /// token's futex.
 pub(crate) fn park(handle: &Arc<WorkerHandle>, backend: &Backend, deadline: Option<Instant>) {
     if enter(handle, backend) {
-        let parked = DRIVER.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut slot) => match slot.as_mut() {
-                Some(driver) => {
-                    driver.park(deadline);
-                    true
-                }
-                None => false,
-            },
-            Err(_) => false,
-        });
-        if parked == Ok(true) {
+        let parked = with_driver(|driver| driver.park(deadline));
+        if let Ok(outcomes) = parked {
+            outcomes.into_iter().for_each(Outcome::settle);
             return;
         }
     }
@@ -129,4 +153,151 @@ pub(crate) fn park(handle: &Arc<WorkerHandle>, backend: &Backend, deadline: Opti
     }
     futex_wait(state, PARKED, deadline);
     state.swap(EMPTY, Ordering::Acquire);
+}
+
+/// Runs `f` on this thread's driver, if it has one and it is not in use.
+fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> io::Result<R> {
+    DRIVER
+        .try_with(|cell| {
+            let mut slot = cell.try_borrow_mut().map_err(|_| no_driver())?;
+            slot.as_mut().map(f).ok_or_else(no_driver)
+        })
+        .unwrap_or_else(|_| Err(no_driver()))
+}
+
+/// The error of an IO operation started on a thread without a driver.
+pub(crate) fn no_driver() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, NoDriver)
+}
+
+/// The result an [`Op`] that could not be submitted completes with.
+pub(crate) const NO_DRIVER: i32 = i32::MIN;
+
+/// A completion's result as an `io::Result`: the count, or the error.
+pub(crate) fn result(result: i32) -> io::Result<usize> {
+    match result {
+        NO_DRIVER => Err(no_driver()),
+        errno if errno < 0 => Err(io::Error::from_raw_os_error(-errno)),
+        n => Ok(n as usize),
+    }
+}
+
+/// Which kind of driver this thread has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// io_uring: [`submit`] operations.
+    Uring,
+    /// epoll: wait for [`Readiness`]; files on the blocking pool.
+    Epoll,
+}
+
+/// This thread's driver kind, or [`NoDriver`] as an error.
+pub(crate) fn flavor() -> io::Result<Flavor> {
+    with_driver(|driver| match driver.kind {
+        Kind::Uring(_) => Flavor::Uring,
+        Kind::Epoll(_) => Flavor::Epoll,
+    })
+}
+
+/// Submits the operation `build` makes from `payload` to this thread's ring. If there
+/// is none, the operation completes at once with [`NO_DRIVER`] and hands the payload
+/// back.
+pub(crate) fn submit<T: Payload>(
+    payload: Box<T>,
+    build: impl FnOnce(&mut T) -> squeue::Entry,
+) -> Op<T> {
+    let mut parts = Some((payload, build));
+    let submitted = with_driver(|driver| match &mut driver.kind {
+        Kind::Uring(uring) => parts
+            .take()
+            .map(|(payload, build)| uring.submit(&driver.handle, payload, build)),
+        Kind::Epoll(_) => None,
+    });
+    match (submitted, parts) {
+        (Ok(Some((shared, outcomes))), _) => {
+            outcomes.into_iter().for_each(Outcome::settle);
+            Op::new(shared)
+        }
+        (_, Some((payload, _))) => Op::ready(payload, NO_DRIVER),
+        // `parts` is only taken by a submission, which returned `Some`.
+        (_, None) => unreachable!("an operation was taken but not submitted"),
+    }
+}
+
+/// Cancels the operation `user_data` on `owner`'s ring: at once if this thread is the
+/// owner, else through the owner's queue (SINGLE_ISSUER: only the owner submits).
+pub(crate) fn cancel(owner: &Arc<WorkerHandle>, user_data: u64) {
+    let here = with_driver(|driver| match &mut driver.kind {
+        Kind::Uring(uring) if Arc::ptr_eq(&driver.handle, owner) => Some(uring.cancel(user_data)),
+        _ => None,
+    });
+    match here {
+        Ok(Some(outcomes)) => outcomes.into_iter().for_each(Outcome::settle),
+        _ => owner.request_cancel(user_data),
+    }
+}
+
+/// A direction a descriptor can be waited on in the epoll driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Interest {
+    /// Readable (or accepting, or hung up).
+    Read,
+    /// Writable (or connected).
+    Write,
+}
+
+/// Waits until the epoll driver of the polling thread reports `fd` ready for
+/// `interest`. Ready means "try again": the caller retries its syscall, and waits
+/// again on `EAGAIN`.
+pub(crate) struct Readiness {
+    fd: RawFd,
+    interest: Interest,
+    registered: bool,
+}
+
+impl Readiness {
+    pub(crate) fn new(fd: RawFd, interest: Interest) -> Self {
+        Self {
+            fd,
+            interest,
+            registered: false,
+        }
+    }
+}
+
+impl Future for Readiness {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.registered {
+            self.registered = false;
+            return Poll::Ready(Ok(()));
+        }
+        let (fd, interest) = (self.fd, self.interest);
+        let registered = with_driver(|driver| match &mut driver.kind {
+            Kind::Epoll(epoll) => epoll.register(fd, interest, cx.waker()),
+            Kind::Uring(_) => Err(no_driver()),
+        });
+        match registered.and_then(|r| r) {
+            Ok(outcomes) => {
+                self.registered = true;
+                outcomes.into_iter().for_each(Outcome::settle);
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl Drop for Readiness {
+    fn drop(&mut self) {
+        if self.registered {
+            let (fd, interest) = (self.fd, self.interest);
+            let _ = with_driver(|driver| {
+                if let Kind::Epoll(epoll) = &mut driver.kind {
+                    epoll.deregister(fd, interest);
+                }
+            });
+        }
+    }
 }

@@ -213,3 +213,91 @@ impl<T: Payload> Drop for Op<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering as AtomicOrdering};
+
+    /// Records what became of it.
+    #[derive(Default)]
+    struct Record {
+        cancelling: AtomicUsize,
+        orphaned: AtomicI32,
+    }
+
+    struct Probe(Arc<Record>);
+
+    impl Payload for Probe {
+        fn cancelling(&self) {
+            self.0.cancelling.fetch_add(1, AtomicOrdering::Relaxed);
+        }
+        fn orphaned(self: Box<Self>, result: i32) {
+            self.0.orphaned.store(result, AtomicOrdering::Relaxed);
+        }
+    }
+
+    fn op() -> (Op<Probe>, Arc<OpShared<Probe>>, Arc<Record>) {
+        let record = Arc::new(Record::default());
+        let shared = Arc::new(OpShared::new(Box::new(Probe(record.clone())), None, 7));
+        (Op::new(shared.clone()), shared, record)
+    }
+
+    fn poll(op: &mut Op<Probe>) -> Poll<(i32, Box<Probe>)> {
+        let mut cx = Context::from_waker(Waker::noop());
+        Pin::new(op).poll(&mut cx)
+    }
+
+    #[test]
+    fn a_completion_wakes_the_future_and_hands_back_the_payload() {
+        let (mut op, shared, record) = op();
+        assert!(poll(&mut op).is_pending());
+        assert!(matches!(shared.complete(12), Some(Outcome::Wake(_))));
+        let Poll::Ready((result, _payload)) = poll(&mut op) else {
+            panic!("completed")
+        };
+        assert_eq!(result, 12);
+        assert!(
+            shared.complete(13).is_none(),
+            "a second completion is ignored"
+        );
+        drop(op);
+        assert_eq!(record.cancelling.load(AtomicOrdering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_dropped_operation_keeps_its_payload_until_the_completion() {
+        let (mut op, shared, record) = op();
+        assert!(poll(&mut op).is_pending());
+        drop(op);
+        assert_eq!(record.cancelling.load(AtomicOrdering::Relaxed), 1);
+        assert!(
+            shared.lock().payload.is_some(),
+            "the kernel may still use it"
+        );
+        // The read completed although the cancel was asked: 5 bytes consumed.
+        let Some(Outcome::Orphan(run)) = shared.complete(5) else {
+            panic!("an orphaned completion")
+        };
+        run();
+        assert_eq!(record.orphaned.load(AtomicOrdering::Relaxed), 5);
+        assert!(shared.lock().payload.is_none());
+    }
+
+    #[test]
+    fn a_completion_never_taken_is_handed_to_the_payload() {
+        let (mut op, shared, record) = op();
+        assert!(poll(&mut op).is_pending());
+        assert!(shared.complete(9).is_some());
+        drop(op); // e.g. its deadline fired in the same poll
+        assert_eq!(record.orphaned.load(AtomicOrdering::Relaxed), 9);
+        assert_eq!(record.cancelling.load(AtomicOrdering::Relaxed), 0);
+    }
+
+    #[test]
+    fn an_operation_never_submitted_completes_at_once() {
+        let record = Arc::new(Record::default());
+        let mut op = Op::ready(Box::new(Probe(record)), -libc::EBADF);
+        assert!(matches!(poll(&mut op), Poll::Ready((r, _)) if r == -libc::EBADF));
+    }
+}

@@ -420,3 +420,58 @@ impl AsRawFd for TcpListener {
         self.inner.as_raw_fd()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    fn connected() -> std::net::TcpStream {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        drop(listener.accept().unwrap());
+        stream
+    }
+
+    #[test]
+    fn bytes_of_a_read_completed_after_its_cancel_go_to_the_next_read() {
+        let stream = TcpStream::from_std(connected()).unwrap();
+        // As the kernel leaves it: "abc" written into the buffer of a cancelled read.
+        let payload = Box::new(StreamRead {
+            _stream: stream.inner.clone(),
+            buf: b"abcXYZ".to_vec(),
+            side: stream.read_side.clone(),
+            cancelled: AtomicBool::new(false),
+        });
+        payload.cancelling();
+        assert_eq!(stream.read_side.lock().cancelled_in_flight, 1);
+        payload.orphaned(3);
+        let kept = stream.read_side.lock();
+        assert_eq!(
+            (&kept.bytes[..], kept.cancelled_in_flight),
+            (&b"abc"[..], 0)
+        );
+        drop(kept);
+        // The next read takes them first, without any driver.
+        let mut read = core::pin::pin!(stream.read(Vec::with_capacity(2)));
+        let mut cx = core::task::Context::from_waker(Waker::noop());
+        let Poll::Ready((n, buf)) = read.as_mut().poll(&mut cx) else {
+            panic!("kept bytes are ready")
+        };
+        assert_eq!((n.unwrap(), &buf[..]), (2, &b"ab"[..]));
+        assert_eq!(&stream.read_side.lock().bytes[..], b"c");
+    }
+
+    #[test]
+    fn a_read_waits_for_a_cancelled_read_to_settle() {
+        let stream = TcpStream::from_std(connected()).unwrap();
+        stream.read_side.lock().cancelled_in_flight = 1;
+        let mut read = core::pin::pin!(stream.read(Vec::with_capacity(8)));
+        let mut cx = core::task::Context::from_waker(Waker::noop());
+        assert!(
+            read.as_mut().poll(&mut cx).is_pending(),
+            "bytes may still come"
+        );
+        assert!(stream.read_side.lock().waiter.is_some());
+    }
+}

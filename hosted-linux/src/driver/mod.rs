@@ -28,6 +28,22 @@
 //!
 //! The driver is borrowed only for the span of one call and never while wakers run
 //! or payloads are dropped: those [`Outcome`]s are settled after the borrow ends.
+//!
+//! # Limits
+//!
+//! - Completions (and epoll events) are taken when the worker parks or submits an
+//!   operation. A worker that never parks and submits nothing (one proc computing for
+//!   seconds) delays the IO of the procs waiting on its ring by as long: with
+//!   SINGLE_ISSUER and DEFER_TASKRUN only that thread can reap them, and the HAL gives
+//!   the platform no call between two procs.
+//! - An operation stays on the ring of the worker that submitted it; a proc that
+//!   migrates keeps waiting on it there (its completion wakes it wherever it is).
+//! - A worker thread that ends with operations in flight cancels them and waits up
+//!   to a second for the kernel to let go; buffers it still holds then are leaked,
+//!   never freed under the kernel.
+//! - Fallback: a readiness wait dropped on another worker than the one it registered
+//!   with leaves a stale waker there, woken (harmlessly) once by the next event on
+//!   that descriptor.
 
 mod epoll;
 mod handle;

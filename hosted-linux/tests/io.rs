@@ -504,3 +504,33 @@ fn a_runtime_shuts_down_with_operations_in_flight() {
         assert!(listener.local_addr().is_ok() && socket.local_addr().is_ok());
     }
 }
+
+#[test]
+fn several_procs_accept_on_one_listener() {
+    // More acceptors than workers: some wait on the same listener on the same worker.
+    on_both(|scheduler| async move {
+        const ACCEPTORS: usize = 5;
+        let listener = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+        let addr = listener.local_addr().unwrap();
+        let acceptors: Vec<_> = (0..ACCEPTORS)
+            .map(|_| {
+                let listener = listener.clone();
+                scheduler.spawn(async move {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    let (n, _) = stream.write_all(b"hi".to_vec()).await;
+                    n.unwrap();
+                })
+            })
+            .collect();
+        scheduler.sleep(Duration::from_millis(20)).await;
+        let mut clients = Vec::new();
+        for _ in 0..ACCEPTORS {
+            let client = TcpStream::connect(addr).await.unwrap();
+            assert_eq!(read_exactly(&client, 2).await, b"hi");
+            clients.push(client);
+        }
+        for acceptor in acceptors {
+            acceptor.await.unwrap();
+        }
+    });
+}

@@ -28,23 +28,34 @@ const WAKE_TOKEN: u64 = u64::MAX;
 /// Events taken from the kernel per `epoll_wait`.
 const EVENTS: usize = 64;
 
-/// The wakers waiting on one descriptor.
+/// The wakers waiting on one descriptor (several procs may wait on one listener).
 #[derive(Default)]
 struct Waiters {
-    read: Option<Waker>,
-    write: Option<Waker>,
+    read: Vec<Waker>,
+    write: Vec<Waker>,
 }
 
 impl Waiters {
     fn events(&self) -> u32 {
         let mut events = libc::EPOLLONESHOT as u32;
-        if self.read.is_some() {
+        if !self.read.is_empty() {
             events |= (libc::EPOLLIN | libc::EPOLLRDHUP) as u32;
         }
-        if self.write.is_some() {
+        if !self.write.is_empty() {
             events |= libc::EPOLLOUT as u32;
         }
         events
+    }
+
+    fn direction(&mut self, interest: Interest) -> &mut Vec<Waker> {
+        match interest {
+            Interest::Read => &mut self.read,
+            Interest::Write => &mut self.write,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.read.is_empty() && self.write.is_empty()
     }
 }
 
@@ -99,26 +110,23 @@ impl EpollDriver {
         waker: &Waker,
     ) -> io::Result<Vec<Outcome>> {
         let waiters = self.waiters.entry(fd).or_default();
-        match interest {
-            Interest::Read => waiters.read = Some(waker.clone()),
-            Interest::Write => waiters.write = Some(waker.clone()),
+        let wakers = waiters.direction(interest);
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
         }
         let events = waiters.events();
         if let Err(e) = self.arm(fd, events) {
-            self.deregister(fd, interest);
+            self.deregister(fd, interest, waker);
             return Err(e);
         }
         Ok(self.wait(0, None))
     }
 
-    /// Forgets the waker registered for `fd` and `interest` (a dropped future).
-    pub(crate) fn deregister(&mut self, fd: RawFd, interest: Interest) {
+    /// Forgets `waker`'s registration for `fd` and `interest` (a dropped future).
+    pub(crate) fn deregister(&mut self, fd: RawFd, interest: Interest, waker: &Waker) {
         if let Some(waiters) = self.waiters.get_mut(&fd) {
-            match interest {
-                Interest::Read => waiters.read = None,
-                Interest::Write => waiters.write = None,
-            }
-            if waiters.read.is_none() && waiters.write.is_none() {
+            waiters.direction(interest).retain(|w| !w.will_wake(waker));
+            if waiters.is_empty() {
                 self.waiters.remove(&fd);
             }
         }
@@ -178,12 +186,12 @@ impl EpollDriver {
             };
             let failed = bits & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
             if failed || bits & (libc::EPOLLIN | libc::EPOLLRDHUP) as u32 != 0 {
-                outcomes.extend(waiters.read.take().map(Outcome::Wake));
+                outcomes.extend(waiters.read.drain(..).map(Outcome::Wake));
             }
             if failed || bits & libc::EPOLLOUT as u32 != 0 {
-                outcomes.extend(waiters.write.take().map(Outcome::Wake));
+                outcomes.extend(waiters.write.drain(..).map(Outcome::Wake));
             }
-            if waiters.read.is_none() && waiters.write.is_none() {
+            if waiters.is_empty() {
                 self.waiters.remove(&fd);
             } else {
                 // The one-shot registration is spent: re-arm what still waits.

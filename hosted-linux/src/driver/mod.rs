@@ -54,7 +54,7 @@ mod uring;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::Ordering;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use std::cell::RefCell;
 use std::io;
 use std::os::fd::RawFd;
@@ -268,7 +268,8 @@ pub(crate) enum Interest {
 pub(crate) struct Readiness {
     fd: RawFd,
     interest: Interest,
-    registered: bool,
+    /// The waker registered, while registered.
+    registered: Option<Waker>,
 }
 
 impl Readiness {
@@ -276,7 +277,7 @@ impl Readiness {
         Self {
             fd,
             interest,
-            registered: false,
+            registered: None,
         }
     }
 }
@@ -285,8 +286,7 @@ impl Future for Readiness {
     type Output = io::Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.registered {
-            self.registered = false;
+        if self.registered.take().is_some() {
             return Poll::Ready(Ok(()));
         }
         let (fd, interest) = (self.fd, self.interest);
@@ -296,7 +296,7 @@ impl Future for Readiness {
         });
         match registered.and_then(|r| r) {
             Ok(outcomes) => {
-                self.registered = true;
+                self.registered = Some(cx.waker().clone());
                 outcomes.into_iter().for_each(Outcome::settle);
                 Poll::Pending
             }
@@ -307,11 +307,11 @@ impl Future for Readiness {
 
 impl Drop for Readiness {
     fn drop(&mut self) {
-        if self.registered {
+        if let Some(waker) = self.registered.take() {
             let (fd, interest) = (self.fd, self.interest);
             let _ = with_driver(|driver| {
                 if let Kind::Epoll(epoll) = &mut driver.kind {
-                    epoll.deregister(fd, interest);
+                    epoll.deregister(fd, interest, &waker);
                 }
             });
         }

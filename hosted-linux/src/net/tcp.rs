@@ -102,7 +102,8 @@ struct Kept {
     /// Cancelled reads whose completion has not arrived: the next read waits for
     /// them, so that bytes come out in the order they arrived.
     cancelled_in_flight: usize,
-    waiter: Option<Waker>,
+    /// Reads waiting for them.
+    waiters: Vec<Waker>,
 }
 
 #[derive(Debug, Default)]
@@ -151,9 +152,10 @@ impl<B: IoBufMut> Payload for StreamRead<B> {
         }
         if self.cancelled.load(Ordering::Relaxed) {
             kept.cancelled_in_flight -= 1;
-            if let Some(waiter) = kept.waiter.take() {
+            if kept.cancelled_in_flight == 0 {
+                let waiters = core::mem::take(&mut kept.waiters);
                 drop(kept);
-                waiter.wake();
+                waiters.into_iter().for_each(Waker::wake);
             }
         }
     }
@@ -327,7 +329,9 @@ impl TcpStream {
         poll_fn(|cx| {
             let mut kept = self.read_side.lock();
             if kept.cancelled_in_flight > 0 {
-                kept.waiter = Some(cx.waker().clone());
+                if !kept.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    kept.waiters.push(cx.waker().clone());
+                }
                 return Poll::Pending;
             }
             if kept.bytes.is_empty() || buf.bytes_total() == 0 {
@@ -472,6 +476,6 @@ mod tests {
             read.as_mut().poll(&mut cx).is_pending(),
             "bytes may still come"
         );
-        assert!(stream.read_side.lock().waiter.is_some());
+        assert_eq!(stream.read_side.lock().waiters.len(), 1);
     }
 }

@@ -1,5 +1,6 @@
 //! Choosing the park/IO backend: io_uring where the kernel lets us have it, else the
-//! futex [`Parker`] (and, later, blocking IO on a thread pool) with the same API.
+//! fallback with the same API: an epoll set per worker for sockets and sleeping, and
+//! the blocking pool for files.
 //!
 //! io_uring is refused in several ways that must all choose the fallback rather
 //! than fail (TRAPS 22): `ENOSYS` (kernel without it), `EPERM` (Docker's default
@@ -15,8 +16,8 @@ use ravelin_hal::Instant;
 use crate::Parker;
 use crate::uring::{UringFeatures, UringParker};
 
-/// Environment variable that forces a backend: `fallback` (or `futex`) forces the
-/// futex backend; `auto`, `uring` or unset detect.
+/// Environment variable that forces a backend: `fallback` (or `futex`, or `epoll`)
+/// forces the fallback backend; `auto`, `uring` or unset detect.
 pub const BACKEND_ENV: &str = "RAVELIN_IO_BACKEND";
 
 /// Which backend to use: detect, or force the fallback.
@@ -25,7 +26,7 @@ pub enum BackendPreference {
     /// io_uring if the kernel allows it.
     #[default]
     Auto,
-    /// The futex fallback, whatever the kernel offers.
+    /// The fallback (epoll and the blocking pool), whatever the kernel offers.
     Fallback,
 }
 
@@ -37,10 +38,11 @@ impl BackendPreference {
             .unwrap_or_default()
     }
 
-    /// `fallback`/`futex` (any case) force the fallback; anything else is `Auto`.
+    /// `fallback`/`futex`/`epoll` (any case) force the fallback; anything else is
+    /// `Auto`.
     pub fn parse(value: &str) -> Self {
         match value.trim().to_ascii_lowercase().as_str() {
-            "fallback" | "futex" => Self::Fallback,
+            "fallback" | "futex" | "epoll" => Self::Fallback,
             _ => Self::Auto,
         }
     }
@@ -100,8 +102,9 @@ impl fmt::Display for FallbackReason {
 pub enum Backend {
     /// One io_uring per worker, with these features.
     Uring(UringFeatures),
-    /// The futex parker, for this reason.
-    Futex(FallbackReason),
+    /// The fallback, for this reason: each worker sleeps in an epoll set that also
+    /// watches its sockets, and file IO runs on the blocking pool.
+    Fallback(FallbackReason),
 }
 
 impl Backend {
@@ -113,15 +116,15 @@ impl Backend {
     /// Detects the backend with an explicit preference (the builder's flag).
     pub fn detect_with(preference: BackendPreference) -> Self {
         if preference == BackendPreference::Fallback {
-            return Self::Futex(FallbackReason::Forced);
+            return Self::Fallback(FallbackReason::Forced);
         }
         let disabled = io_uring_disabled();
         if disabled >= 2 {
-            return Self::Futex(FallbackReason::Disabled(disabled));
+            return Self::Fallback(FallbackReason::Disabled(disabled));
         }
         match UringFeatures::probe() {
             Ok(features) => Self::Uring(features),
-            Err(e) => Self::Futex(FallbackReason::from_setup_error(
+            Err(e) => Self::Fallback(FallbackReason::from_setup_error(
                 e.raw_os_error().unwrap_or(libc::EINVAL),
                 disabled,
             )),
@@ -133,12 +136,14 @@ impl Backend {
         matches!(self, Self::Uring(_))
     }
 
-    /// A park token for one worker on this backend (its ring, if any, is created by
-    /// the worker's first park, on the worker's thread).
+    /// A standalone park token on this backend (a [`UringParker`], or the futex
+    /// [`Parker`] for the fallback); its ring, if any, is created by its first park,
+    /// on the parking thread. Workers of a [`Runtime`](crate::Runtime) park in their
+    /// IO drivers instead.
     pub fn parker(&self) -> AnyParker {
         match self {
             Self::Uring(_) => AnyParker::Uring(UringParker::new()),
-            Self::Futex(_) => AnyParker::Futex(Parker::new()),
+            Self::Fallback(_) => AnyParker::Futex(Parker::new()),
         }
     }
 }
@@ -147,7 +152,9 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Uring(features) => write!(f, "io_uring backend ({features})"),
-            Self::Futex(reason) => write!(f, "futex fallback backend: {reason}"),
+            Self::Fallback(reason) => {
+                write!(f, "fallback backend (epoll, blocking pool): {reason}")
+            }
         }
     }
 }
@@ -260,7 +267,7 @@ mod tests {
     #[test]
     fn forced_fallback_says_so() {
         let b = Backend::detect_with(BackendPreference::Fallback);
-        assert_eq!(b, Backend::Futex(FallbackReason::Forced));
+        assert_eq!(b, Backend::Fallback(FallbackReason::Forced));
         assert!(b.to_string().contains("forced"));
         assert!(matches!(b.parker(), AnyParker::Futex(_)));
     }

@@ -2,20 +2,27 @@
 //!
 //! The hosted Linux platform for the Ravelin kernel:
 //!
-//! - the HAL on Linux ([`LinuxPlatform`]: `CLOCK_MONOTONIC`, futex parking with no lost
-//!   wake-ups, and the CPU topology read from sysfs and restricted to the allowed CPUs,
-//!   see [`CpuTopology`]);
+//! - the HAL on Linux ([`LinuxPlatform`]: `CLOCK_MONOTONIC`, each worker parking in its
+//!   own IO driver with no lost wake-ups, and the CPU topology read from sysfs and
+//!   restricted to the allowed CPUs, see [`CpuTopology`]);
 //! - a [`Runtime`] with one pinned thread per worker, and [`run`], which starts a
 //!   supervision tree and blocks until it stops (gracefully on SIGINT/SIGTERM);
 //! - a pool for blocking closures ([`spawn_blocking`]);
-//! - [`UringParker`], a park token that sleeps in the worker's own io_uring ([`uring`]),
-//!   and [`Backend`], which picks io_uring or the futex fallback. The platform does not
-//!   use it yet; IO operations on the rings come next (see `DESIGN.md`).
+//! - [`Backend`], which picks io_uring or the fallback (epoll and the blocking pool):
+//!   each worker sleeps in its own ring (SINGLE_ISSUER, DEFER_TASKRUN) or epoll set,
+//!   woken by completions, its timer deadline, or another worker (MSG_RING or an
+//!   eventfd); [`UringParker`] is the same sleep as a standalone park token ([`uring`]);
+//! - proactive IO with owned buffers on those drivers, the same on both backends:
+//!   files ([`fs`]), TCP and UDP ([`net`]); see [`io`] for buffers and cancellation.
 
 mod backend;
 mod blocking;
 mod cgroup;
 mod clock;
+mod driver;
+pub mod fs;
+pub mod io;
+pub mod net;
 mod park;
 mod platform;
 mod runtime;

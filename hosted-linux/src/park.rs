@@ -17,9 +17,12 @@ use core::sync::atomic::{AtomicI32, Ordering};
 
 use ravelin_hal::Instant;
 
-const PARKED: i32 = -1;
-const EMPTY: i32 = 0;
-const NOTIFIED: i32 = 1;
+/// The token word's states, shared by every park token of this crate.
+pub(crate) const PARKED: i32 = -1;
+/// No token, nobody asleep.
+pub(crate) const EMPTY: i32 = 0;
+/// A token is available.
+pub(crate) const NOTIFIED: i32 = 1;
 
 /// A park token for one worker.
 #[derive(Debug, Default)]

@@ -1,5 +1,15 @@
-//! [`LinuxPlatform`]: the HAL on Linux: `CLOCK_MONOTONIC`, one futex [`Parker`] per
-//! worker, and the worker topology.
+//! [`LinuxPlatform`]: the HAL on Linux: `CLOCK_MONOTONIC`, one IO driver per worker
+//! as its park point (io_uring, or the epoll fallback; see [`Backend`]), and the
+//! worker topology.
+//!
+//! # Parking
+//!
+//! The backend is chosen once, when the platform is built ([`Backend::detect_with`],
+//! honouring [`PlatformBuilder::backend`] and then [`BACKEND_ENV`](crate::BACKEND_ENV)).
+//! Each worker's driver is created on the worker's own thread (SINGLE_ISSUER binds a
+//! ring to its creator): by the [`Runtime`](crate::Runtime) as the thread starts, or
+//! by the worker's first `park` on a thread that runs a worker itself. `park` sleeps
+//! in that driver; `unpark` reaches it from any thread (MSG_RING or an eventfd).
 //!
 //! # Workers and CPUs
 //!
@@ -24,8 +34,10 @@ use std::path::{Path, PathBuf};
 use ravelin_hal::{Clock, Distance, FlatTopology, Instant, Park, Topology, WorkerId};
 
 use crate::cgroup::{self, CgroupPaths};
+use crate::driver::{self, WorkerHandle};
 use crate::topology::{self, CpuInfo, CpuTopology, TopologyError};
-use crate::{MonotonicClock, Parker};
+use crate::{Backend, BackendPreference, MonotonicClock};
+use std::sync::Arc;
 
 /// Why a platform could not be built, or a worker thread not pinned.
 #[derive(Debug)]
@@ -83,6 +95,7 @@ pub struct PlatformBuilder {
     pin: bool,
     allowed: Option<Vec<usize>>,
     cgroup: CgroupPaths,
+    backend: Option<BackendPreference>,
 }
 
 impl Default for PlatformBuilder {
@@ -93,6 +106,7 @@ impl Default for PlatformBuilder {
             pin: true,
             allowed: None,
             cgroup: CgroupPaths::default(),
+            backend: None,
         }
     }
 }
@@ -138,7 +152,15 @@ impl PlatformBuilder {
         self
     }
 
-    /// Reads the topology and builds the platform.
+    /// Which backend to use (default: [`BackendPreference::from_env`], so `Auto`
+    /// unless [`BACKEND_ENV`](crate::BACKEND_ENV) forces the fallback). An explicit
+    /// preference wins over the environment.
+    pub fn backend(mut self, preference: BackendPreference) -> Self {
+        self.backend = Some(preference);
+        self
+    }
+
+    /// Reads the topology, detects the backend and builds the platform.
     pub fn build(self) -> Result<LinuxPlatform, PlatformError> {
         if self.workers == Some(0) {
             return Err(PlatformError::NoWorkers);
@@ -156,7 +178,8 @@ impl PlatformBuilder {
         let assignment = (0..workers).map(|i| cpus[i % cpus.len()]).collect();
         Ok(LinuxPlatform {
             clock: MonotonicClock,
-            parkers: (0..workers).map(|_| Parker::new()).collect(),
+            handles: handles(workers),
+            backend: Backend::detect_with(self.backend.unwrap_or_else(BackendPreference::from_env)),
             layout: Layout::Cpus {
                 cpus: assignment,
                 pinned: self.pin,
@@ -176,23 +199,31 @@ enum Layout {
     },
 }
 
-/// The Linux platform: clock, per-worker futex parkers, and the worker topology.
+fn handles(workers: usize) -> Box<[Arc<WorkerHandle>]> {
+    (0..workers).map(|_| Arc::default()).collect()
+}
+
+/// The Linux platform: clock, the backend and each worker's park point, and the
+/// worker topology.
 #[derive(Debug)]
 pub struct LinuxPlatform {
     clock: MonotonicClock,
-    parkers: Box<[Parker]>,
+    handles: Box<[Arc<WorkerHandle>]>,
+    backend: Backend,
     layout: Layout,
     topology: Option<CpuTopology>,
 }
 
 impl LinuxPlatform {
     /// A flat, unpinned platform for `workers` workers (at least one): every worker is
-    /// equally near and no sysfs is read.
+    /// equally near and no sysfs is read. The backend is detected, honouring
+    /// [`BACKEND_ENV`](crate::BACKEND_ENV).
     pub fn new(workers: usize) -> Self {
         let workers = workers.max(1);
         Self {
             clock: MonotonicClock,
-            parkers: (0..workers).map(|_| Parker::new()).collect(),
+            handles: handles(workers),
+            backend: Backend::detect(),
             layout: Layout::Flat(FlatTopology::new(workers)),
             topology: None,
         }
@@ -253,8 +284,22 @@ impl LinuxPlatform {
         }
     }
 
-    fn parker(&self, worker: WorkerId) -> &Parker {
-        &self.parkers[worker.index()]
+    /// The backend the workers use: io_uring with its features, or the fallback and
+    /// why. (A worker whose own ring cannot be set up when its thread starts, although
+    /// detection succeeded, uses an epoll set instead.)
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Gives the calling thread the IO driver of worker `worker` (a ring or an epoll
+    /// set, created on this thread) if it has none yet, so that IO operations started
+    /// on this thread work before the worker first parks. Returns whether the thread
+    /// now drives that worker.
+    ///
+    /// # Panics
+    /// If `worker` is not below [`workers`](Topology::workers).
+    pub fn enter_worker(&self, worker: usize) -> bool {
+        driver::enter(&self.handles[worker], &self.backend)
     }
 }
 
@@ -266,17 +311,17 @@ impl Clock for LinuxPlatform {
 
 impl Park for LinuxPlatform {
     fn park(&self, worker: WorkerId, deadline: Option<Instant>) {
-        self.parker(worker).park(deadline);
+        driver::park(&self.handles[worker.index()], &self.backend, deadline);
     }
 
     fn unpark(&self, worker: WorkerId) {
-        self.parker(worker).unpark();
+        self.handles[worker.index()].unpark();
     }
 }
 
 impl Topology for LinuxPlatform {
     fn workers(&self) -> usize {
-        self.parkers.len()
+        self.handles.len()
     }
 
     fn cpu(&self, worker: WorkerId) -> Option<usize> {

@@ -31,11 +31,13 @@ use std::sync::mpsc;
 use std::task::Wake;
 use std::thread::{self, JoinHandle, Thread};
 
+use ravelin_kernel::lightproc::JoinError;
 use ravelin_kernel::sched::{Scheduler, SchedulerError};
 use ravelin_kernel::supervisor::{Fault, SupervisorSpec, System};
 
 use crate::platform::{LinuxPlatform, PlatformBuilder, PlatformError};
 use crate::signals::SignalWatch;
+use crate::{Backend, BackendPreference};
 
 /// Why a runtime could not be built or shut down cleanly.
 #[derive(Debug)]
@@ -149,6 +151,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Which IO backend the workers use (default: detected, unless
+    /// [`BACKEND_ENV`](crate::BACKEND_ENV) forces the fallback; an explicit preference
+    /// wins over the environment). See [`Runtime::backend`].
+    pub fn backend(mut self, preference: BackendPreference) -> Self {
+        self.platform = self.platform.backend(preference);
+        self
+    }
+
     /// Where sysfs is mounted (default `/sys`).
     pub fn sysfs_root(mut self, root: impl AsRef<Path>) -> Self {
         self.platform = self.platform.sysfs_root(root);
@@ -173,6 +183,8 @@ impl RuntimeBuilder {
                 .name(format!("ravelin-worker-{index}"))
                 .spawn(move || {
                     let pinned = platform.pin_current_thread(index);
+                    // The worker's ring (or epoll set) is made on its own, pinned thread.
+                    platform.enter_worker(index);
                     let ok = pinned.is_ok();
                     // The receiver lives until every report is in; the sender is
                     // dropped now so that it does not outlive the report.
@@ -220,6 +232,26 @@ impl Runtime {
         &self.scheduler
     }
 
+    /// The IO backend the workers park and do IO in: io_uring with its features, or
+    /// the fallback and why it was chosen.
+    ///
+    /// ```
+    /// use ravelin_linux::{Backend, BackendPreference, FallbackReason, Runtime};
+    ///
+    /// let runtime = Runtime::builder()
+    ///     .workers(1)
+    ///     .pin(false)
+    ///     .backend(BackendPreference::Fallback)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(runtime.backend(), Backend::Fallback(FallbackReason::Forced));
+    /// println!("{}", runtime.backend());
+    /// runtime.shutdown().unwrap();
+    /// ```
+    pub fn backend(&self) -> Backend {
+        self.platform.backend()
+    }
+
     /// The platform (topology, worker ↔ CPU map).
     pub fn platform(&self) -> &LinuxPlatform {
         &self.platform
@@ -235,6 +267,32 @@ impl Runtime {
         drop(system);
         self.shutdown()?;
         outcome.map_err(RunError::Fault)
+    }
+
+    /// Runs `future` as a proc on the workers and blocks the calling thread until it
+    /// finishes; its output, or how it failed (panicked, cancelled). Call it from
+    /// outside the workers (a worker blocked here would not run procs).
+    ///
+    /// ```
+    /// let runtime = ravelin_linux::Runtime::builder().workers(1).pin(false).build().unwrap();
+    /// assert_eq!(runtime.block_on(async { 6 * 7 }).unwrap(), 42);
+    /// ```
+    pub fn block_on<F>(&self, future: F) -> Result<F::Output, JoinError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let mut handle = self.scheduler.spawn(future);
+        let waker = Waker::from(Arc::new(Unparker(thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(output) = Pin::new(&mut handle).poll(&mut cx) {
+                return output;
+            }
+            // The proc's completion unparks this thread; a token set before the park
+            // makes it return at once.
+            thread::park();
+        }
     }
 
     /// Shuts the scheduler down and joins the worker threads.

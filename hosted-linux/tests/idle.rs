@@ -1,10 +1,11 @@
-//! An idle scheduler does nothing: its workers park in the futex and use no CPU.
+//! An idle scheduler does nothing: its workers park in their IO drivers (io_uring, or
+//! the epoll fallback) and use no CPU.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use ravelin_kernel::sched::Scheduler;
-use ravelin_linux::LinuxPlatform;
+use ravelin_linux::{BackendPreference, LinuxPlatform};
 
 /// CPU time (user + system) the calling thread has used.
 fn thread_cpu_time() -> Duration {
@@ -20,7 +21,23 @@ fn thread_cpu_time() -> Duration {
 
 #[test]
 fn an_idle_runtime_with_two_workers_uses_no_cpu_for_ten_seconds() {
-    let scheduler = Scheduler::new(Arc::new(LinuxPlatform::new(2))).unwrap();
+    idle_for_ten_seconds(BackendPreference::Auto);
+}
+
+#[test]
+fn an_idle_runtime_on_the_fallback_uses_no_cpu_for_ten_seconds() {
+    idle_for_ten_seconds(BackendPreference::Fallback);
+}
+
+fn idle_for_ten_seconds(preference: BackendPreference) {
+    let platform = LinuxPlatform::builder()
+        .workers(2)
+        .pin(false)
+        .backend(preference)
+        .build()
+        .unwrap();
+    eprintln!("backend: {}", platform.backend());
+    let scheduler = Scheduler::new(Arc::new(platform)).unwrap();
     let workers: Vec<_> = (0..2)
         .map(|i| {
             let s = scheduler.clone();

@@ -74,7 +74,7 @@ fn configs() -> Vec<Config> {
                 expect: Some(SleepMode::EventFd),
             });
         }
-        Backend::Futex(reason) => {
+        Backend::Fallback(reason) => {
             println!("SKIP io_uring configurations: io_uring unavailable here: {reason}");
         }
     }

@@ -5,8 +5,9 @@
 //! `IORING_SETUP_DEFER_TASKRUN` (see [`UringFeatures`]). An idle worker sleeps in
 //! `io_uring_enter` until a completion arrives: a wake-up from another thread, its
 //! timer deadline (an `IORING_OP_TIMEOUT` with an absolute `CLOCK_MONOTONIC` time),
-//! or (next step) the completion of one of its IO operations. [`UringParker`] is that
-//! sleep with the HAL's park-token semantics.
+//! or the completion of one of its IO operations (the worker's IO driver submits them
+//! to the same ring; see [`io`](crate::io)). [`UringParker`] is that sleep with the
+//! HAL's park-token semantics, as a standalone token.
 //!
 //! # `user_data` encoding
 //!
@@ -15,7 +16,9 @@
 //!
 //! | kind (bits 63..56) | meaning                                   | payload            |
 //! |--------------------|-------------------------------------------|--------------------|
-//! | `0x00`             | IO operations (next step)                 | operation slot + generation |
+//! | `0x00`             | IO operations of the worker's driver      | 24-bit generation (bits 55..32), slot index (31..0) |
+//! | `0x01`             | the driver's `IORING_OP_ASYNC_CANCEL`s    | 0                  |
+//! | `0x02`             | bound on a dropped driver's final drain   | 0                  |
 //! | `0xF0`             | wake-up posted by `IORING_OP_MSG_RING`    | 0                  |
 //! | `0xF1`             | poll on the wake-up eventfd fired         | 0                  |
 //! | `0xF2`             | park timeout fired or was cancelled       | timeout sequence   |
@@ -24,15 +27,16 @@
 //!
 //! Every other kind (`0x00..=0xEF`) belongs to whoever submitted the operation: the
 //! parker hands such completions to [`UringParker::park_with`]'s callback, and they
-//! end the sleep. Kind 0 is what an IO driver gets by using small slot indices as
-//! `user_data`, so it needs no encoding of its own.
+//! end the sleep.
 
 mod parker;
 mod ring;
 mod waker;
 
+pub(crate) use parker::Ring;
 pub use parker::{SleepMode, UringOptions, UringParker, WakeMethod};
 pub use ring::UringFeatures;
+pub(crate) use waker::{SendOutcome, eventfd, eventfd_reset, eventfd_signal, send_msg_ring};
 
 /// A completion that was not the parker's own, as handed to
 /// [`UringParker::park_with`].
@@ -60,7 +64,7 @@ impl UserData {
     const KIND_WAKE_EVENTFD: u8 = 0xF1;
     const KIND_TIMEOUT: u8 = 0xF2;
     const KIND_TIMEOUT_REMOVE: u8 = 0xF3;
-    const WAKE_MSG: Self = Self::new(Self::KIND_WAKE_MSG, 0);
+    pub(crate) const WAKE_MSG: Self = Self::new(Self::KIND_WAKE_MSG, 0);
     const WAKE_EVENTFD: Self = Self::new(Self::KIND_WAKE_EVENTFD, 0);
     const TIMEOUT_REMOVE: Self = Self::new(Self::KIND_TIMEOUT_REMOVE, 0);
 

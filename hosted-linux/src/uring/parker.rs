@@ -12,11 +12,7 @@ use ravelin_hal::Instant;
 use super::ring::{UringFeatures, WORKER_RING_ENTRIES, setup};
 use super::waker::{SendOutcome, eventfd, eventfd_reset, eventfd_signal, send_msg_ring};
 use super::{Completion, UserData};
-use crate::park::{futex_wait, futex_wake};
-
-const PARKED: i32 = -1;
-const EMPTY: i32 = 0;
-const NOTIFIED: i32 = 1;
+use crate::park::{EMPTY, NOTIFIED, PARKED, futex_wait, futex_wake};
 
 /// How other threads wake a [`UringParker`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,10 +67,11 @@ struct ArmedTimeout {
     seq: u64,
 }
 
-/// The owner's side: the ring and what is in flight on it.
-struct Ring {
-    ring: IoUring,
-    eventfd: OwnedFd,
+/// The owner's side: the ring and what is in flight on it. Also the sleeping half of
+/// each worker's IO driver (`crate::driver`), which submits its operations to `ring`.
+pub(crate) struct Ring {
+    pub(crate) ring: IoUring,
+    pub(crate) eventfd: OwnedFd,
     poll_armed: bool,
     timeout: Option<ArmedTimeout>,
     next_seq: u64,
@@ -243,7 +240,7 @@ impl UringParker {
 }
 
 impl Ring {
-    fn new(options: &UringOptions) -> io::Result<(Self, UringFeatures)> {
+    pub(crate) fn new(options: &UringOptions) -> io::Result<(Self, UringFeatures)> {
         let (ring, features) = setup(WORKER_RING_ENTRIES, options.defer_taskrun)?;
         let eventfd = eventfd()?;
         let ring = Self {
@@ -260,7 +257,7 @@ impl Ring {
 
     /// Sleeps in `io_uring_enter` until a wake-up, the deadline, another completion,
     /// or an interrupting signal. `state` is PARKED on entry.
-    fn sleep(
+    pub(crate) fn sleep(
         &mut self,
         state: &AtomicI32,
         deadline: Option<Instant>,
@@ -342,7 +339,7 @@ impl Ring {
     }
 
     /// Queues `entry`, submitting what is queued first if the SQ is full (TRAPS 23).
-    fn push(&mut self, entry: squeue::Entry, on_completion: &mut dyn FnMut(Completion)) {
+    pub(crate) fn push(&mut self, entry: squeue::Entry, on_completion: &mut dyn FnMut(Completion)) {
         loop {
             // SAFETY: the parker's own entries refer to the eventfd, owned by `self`
             // and so open as long as the ring, and to `self.timespec`, which the kernel
@@ -362,7 +359,7 @@ impl Ring {
     /// Takes every completion off the CQ (and out of the kernel's overflow list).
     /// Returns whether one of them ends the sleep: a wake-up, the armed timeout, or a
     /// completion for someone else.
-    fn reap(&mut self, on_completion: &mut dyn FnMut(Completion)) -> bool {
+    pub(crate) fn reap(&mut self, on_completion: &mut dyn FnMut(Completion)) -> bool {
         let mut woke = false;
         loop {
             for cqe in self.ring.completion() {

@@ -14,13 +14,15 @@
 //! multi-threaded runtime; work stealing (1,000,000 small procs from one worker, once per
 //! round; 100,000 with `--quick`); heap counts; mailbox send + receive on one thread, and
 //! heap counts per message; ping-pong round trips on all workers; supervisor restart
-//! latency on all workers; idle cost, measured last, with every other runtime dropped,
-//! over 10 s (2 s with `--quick`).
+//! latency on all workers (after an `Err` and after a panic); 4 KiB random file reads
+//! at depth 1 and 32; loopback TCP echo, server CPU per round trip; idle cost, measured
+//! last, with every other runtime dropped, over 10 s (2 s with `--quick`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use ravelin_benches::alloc_count::CountingAlloc;
+use ravelin_benches::workloads::file_read::{self, MonoioRead, RavelinRead, TokioBlockingRead};
 use ravelin_benches::workloads::idle::idle_cpu;
 use ravelin_benches::workloads::mailbox::{
     self, CrossbeamLoop, RavelinLoop, RavelinProcs, TokioProcs,
@@ -38,8 +40,10 @@ use ravelin_benches::workloads::spawn_embassy::Embassy;
 use ravelin_benches::workloads::spawn_monoio::Monoio;
 use ravelin_benches::workloads::spawn_multi::{RavelinMulti, SmolMulti, TokioMulti};
 use ravelin_benches::workloads::steal::{self, RavelinSteal, TokioSteal};
+use ravelin_benches::workloads::tcp_echo::{self, EchoPair};
 use ravelin_benches::workloads::{PerElement, WORKERS, Workload, allocations_per_element};
 use ravelin_kernel::sched::{Scheduler, WorkerStats};
+use ravelin_linux::BackendPreference;
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -532,6 +536,60 @@ fn restart_rows(config: &Config) -> Vec<Row> {
     rows
 }
 
+/// 4 KiB random reads from the page cache at depth 1 and deep, one worker or thread.
+fn file_read_rows(config: &Config) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for depth in [1, file_read::DEEP] {
+        let what = format!("4 KiB random read, depth {depth}, per read");
+        let mut uring = RavelinRead::new(BackendPreference::Auto, depth);
+        let mut fallback = RavelinRead::new(BackendPreference::Fallback, depth);
+        let mut monoio = MonoioRead::new(depth);
+        let mut tokio = TokioBlockingRead::new(depth);
+        rows.push(timed_row(&what, &mut uring, &mut monoio, config));
+        rows.push(timed_row(&what, &mut uring, &mut tokio, config));
+        rows.push(timed_row(&what, &mut fallback, &mut tokio, config));
+    }
+    rows
+}
+
+/// Loopback TCP echo, 64 connections: the server's CPU time per round trip, each server
+/// measured in turn within each round (the others idle), Ravelin's beside Tokio's.
+fn tcp_echo_rows(config: &Config) -> Vec<Row> {
+    let mut pairs: Vec<EchoPair> = tcp_echo::SERVERS
+        .iter()
+        .map(|start| EchoPair::new(start().expect("start an echo server")))
+        .collect();
+    for pair in &mut pairs {
+        pair.measure(); // warm-up
+    }
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::with_capacity(config.rounds); pairs.len()];
+    for round in 0..config.rounds {
+        for i in 0..pairs.len() {
+            // Rotate who goes first, as the interleaved pairs do.
+            let i = (i + round) % pairs.len();
+            let batch = pairs[i].measure();
+            cpu[i].push(batch.server_cpu.as_nanos() as f64 / batch.round_trips as f64);
+        }
+    }
+    let tokio = pairs.len() - 1;
+    let theirs = Spread::of(cpu[tokio].clone());
+    (0..tokio)
+        .map(|i| {
+            let ours = Spread::of(cpu[i].clone());
+            Row {
+                workload: format!(
+                    "TCP echo, {} connections, server CPU per round trip, {}",
+                    tcp_echo::CONNECTIONS,
+                    pairs[i].name()
+                ),
+                ravelin: ours.to_string(),
+                peer: format!("{theirs} ({})", pairs[tokio].name()),
+                ratio: format!("{:.2}", ours.median / theirs.median),
+            }
+        })
+        .collect()
+}
+
 /// Idle cost: each runtime alone in the process, one after the other.
 fn idle_row(config: &Config) -> Row {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
@@ -568,6 +626,8 @@ fn main() {
     let (ping_pong, ping_pong_note) = ping_pong_rows(&config);
     rows.extend(ping_pong);
     rows.extend(restart_rows(&config));
+    rows.extend(file_read_rows(&config));
+    rows.extend(tcp_echo_rows(&config));
     rows.push(idle_row(&config));
 
     println!(
@@ -615,6 +675,22 @@ fn main() {
         mailbox::CAPACITY,
         ping_pong::ROUND_TRIPS,
         restart::RESTARTS,
+    );
+    println!(
+        "IO rows: Ravelin on a 1-worker ravelin_linux::Runtime, io_uring backend or the \
+         fallback (epoll for sockets, the blocking pool for files). File reads: {} reads of \
+         {} B per batch at random aligned offsets of a {} MiB file in the page cache, owned \
+         buffers, `depth` readers each reading one after the other; monoio on its io_uring \
+         driver; Tokio current_thread with each pread in spawn_blocking. TCP echo: {} \
+         connections from one Tokio current_thread client thread, {} round trips of {} B \
+         each per batch; server CPU = process CPU minus the client thread's over the batch; \
+         Tokio current_thread server on its own thread.",
+        file_read::READS,
+        file_read::BLOCK,
+        file_read::FILE_SIZE >> 20,
+        tcp_echo::CONNECTIONS,
+        tcp_echo::ROUND_TRIPS,
+        tcp_echo::MESSAGE,
     );
     println!("{steal_note}");
     println!("{ping_pong_note}");

@@ -7,6 +7,9 @@
 //! 4 KiB buffer that is reused. At depth `d`, `d` tasks each do `READS / d` reads one
 //! after the other.
 //!
+//! - [`RavelinRead`]: `ravelin_linux::fs::File::read_at` on a one-worker
+//!   [`Runtime`], on the io_uring backend or the fallback (each read a `pread` on the
+//!   blocking pool), each of the `depth` readers a proc;
 //! - [`MonoioRead`]: monoio's `File::read_at` on its io_uring driver (epoll fallback:
 //!   its reads then block the thread), one thread;
 //! - [`TokioBlockingRead`]: Tokio `current_thread`, each read a `pread` in
@@ -18,6 +21,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ravelin_linux::{Backend, BackendPreference, Runtime};
 
 use super::Workload;
 
@@ -111,6 +116,86 @@ pub fn check_read(read: usize, buf: &[u8], offset: u64) -> usize {
     assert_eq!(read, BLOCK, "short read at {offset}");
     assert_eq!(buf[0], expected_byte(offset), "wrong bytes at {offset}");
     1
+}
+
+/// Ravelin: `fs::File::read_at` with owned buffers, `depth` procs on one worker.
+#[derive(Debug)]
+pub struct RavelinRead {
+    runtime: Runtime,
+    file: ReadFile,
+    depth: usize,
+}
+
+impl RavelinRead {
+    /// A workload with a one-worker runtime on the backend `preference` asks for, and
+    /// its file, reading at `depth` (which divides [`READS`]).
+    ///
+    /// # Panics
+    /// If the runtime or the file cannot be made, or `depth` does not divide [`READS`].
+    pub fn new(preference: BackendPreference, depth: usize) -> Self {
+        assert!(
+            depth > 0 && READS.is_multiple_of(depth),
+            "depth must divide READS"
+        );
+        let runtime = Runtime::builder()
+            .workers(1)
+            .pin(false)
+            .backend(preference)
+            .build()
+            .expect("ravelin runtime");
+        Self {
+            runtime,
+            file: ReadFile::new(),
+            depth,
+        }
+    }
+}
+
+impl Workload for RavelinRead {
+    fn name(&self) -> &'static str {
+        match self.runtime.backend() {
+            Backend::Uring(_) => "Ravelin read_at (io_uring)",
+            Backend::Fallback(_) => "Ravelin read_at (fallback: blocking pool)",
+        }
+    }
+
+    fn elements(&self) -> usize {
+        READS
+    }
+
+    fn run_batch(&mut self) -> usize {
+        let (path, depth) = (self.file.path().to_owned(), self.depth);
+        let scheduler = self.runtime.scheduler().clone();
+        self.runtime
+            .block_on(async move {
+                let file = Arc::new(
+                    ravelin_linux::fs::File::open(&path)
+                        .await
+                        .expect("open the benchmark file"),
+                );
+                let readers: Vec<_> = (0..depth)
+                    .map(|task| {
+                        let file = file.clone();
+                        scheduler.spawn(async move {
+                            let mut buf = vec![0u8; BLOCK];
+                            let mut done = 0;
+                            for offset in Offsets::for_task(task).take(READS / depth) {
+                                let (read, back) = file.read_at(buf, offset).await;
+                                done += check_read(read.expect("ravelin read"), &back, offset);
+                                buf = back;
+                            }
+                            done
+                        })
+                    })
+                    .collect();
+                let mut done = 0;
+                for reader in readers {
+                    done += reader.await.expect("reader proc failed");
+                }
+                done
+            })
+            .expect("root proc failed")
+    }
 }
 
 /// monoio: `File::read_at` with owned buffers, `depth` tasks on one thread.
@@ -276,9 +361,11 @@ mod tests {
     }
 
     #[test]
-    fn every_peer_reads_every_block_at_both_depths() {
+    fn every_side_reads_every_block_at_both_depths() {
         for depth in [1, DEEP] {
-            let workloads: [Box<dyn Workload>; 2] = [
+            let workloads: [Box<dyn Workload>; 4] = [
+                Box::new(RavelinRead::new(BackendPreference::Auto, depth)),
+                Box::new(RavelinRead::new(BackendPreference::Fallback, depth)),
                 Box::new(MonoioRead::new(depth)),
                 Box::new(TokioBlockingRead::new(depth)),
             ];

@@ -14,6 +14,9 @@
 //! (`CLOCK_THREAD_CPUTIME_ID`). Nothing else may run in the process meanwhile (other
 //! runtimes alive must be idle).
 //!
+//! - [`RavelinEchoServer`]: a one-worker [`Runtime`] (io_uring or the epoll fallback),
+//!   an accepting proc and a proc per connection, reading into and writing from owned
+//!   buffers;
 //! - [`TokioEchoServer`]: Tokio `current_thread` on one thread, a task per connection.
 
 use std::io;
@@ -22,6 +25,7 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use ravelin_linux::{Backend, BackendPreference, Runtime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Workload;
@@ -40,6 +44,20 @@ pub trait EchoServer {
     /// Where it listens.
     fn addr(&self) -> SocketAddr;
 }
+
+/// Starts one kind of server (for tables that start each in turn).
+pub type StartServer = fn() -> io::Result<Box<dyn EchoServer>>;
+
+/// The servers measured, Ravelin's first: io_uring, the fallback, then Tokio's.
+pub const SERVERS: [StartServer; 3] = [
+    || Ok(Box::new(RavelinEchoServer::start(BackendPreference::Auto)?)),
+    || {
+        Ok(Box::new(RavelinEchoServer::start(
+            BackendPreference::Fallback,
+        )?))
+    },
+    || Ok(Box::new(TokioEchoServer::start()?)),
+];
 
 /// CPU time this thread has used.
 fn thread_cpu() -> Duration {
@@ -291,6 +309,74 @@ impl Workload for EchoPair {
     }
 }
 
+/// Ravelin echo server: an accepting proc and one proc per connection on a one-worker
+/// [`Runtime`]; stopped by shutting the runtime down.
+#[derive(Debug)]
+pub struct RavelinEchoServer {
+    addr: SocketAddr,
+    runtime: Runtime,
+}
+
+impl RavelinEchoServer {
+    /// Starts the server on `127.0.0.1`, an ephemeral port, on the backend `preference`
+    /// asks for.
+    ///
+    /// # Errors
+    /// If the runtime or the listener cannot be made.
+    pub fn start(preference: BackendPreference) -> io::Result<Self> {
+        let runtime = Runtime::builder()
+            .workers(1)
+            .pin(false)
+            .backend(preference)
+            .build()
+            .map_err(io::Error::other)?;
+        let listener = ravelin_linux::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let scheduler = runtime.scheduler().clone();
+        let acceptor = runtime.scheduler().spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                drop(scheduler.spawn(serve_ravelin(stream)));
+            }
+        });
+        // Detached: it accepts until the runtime shuts down.
+        drop(acceptor);
+        Ok(Self { addr, runtime })
+    }
+}
+
+/// Echoes `stream` until it closes or fails, through one owned buffer.
+async fn serve_ravelin(stream: ravelin_linux::net::TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        let (read, back) = stream.read(buf).await;
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let (written, back) = stream.write_all(back).await;
+                if written.is_err() {
+                    return;
+                }
+                buf = back;
+            }
+        }
+    }
+}
+
+impl EchoServer for RavelinEchoServer {
+    fn name(&self) -> &'static str {
+        match self.runtime.backend() {
+            Backend::Uring(_) => "Ravelin echo server (io_uring), 1 worker",
+            Backend::Fallback(_) => "Ravelin echo server (fallback: epoll), 1 worker",
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
 /// Tokio `current_thread` echo server on a thread of its own.
 #[derive(Debug)]
 pub struct TokioEchoServer {
@@ -376,13 +462,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokio_server_echoes_every_round_trip() {
-        let server = TokioEchoServer::start().expect("start the server");
-        let mut pair = EchoPair::new(Box::new(server));
-        for _ in 0..2 {
-            let batch = pair.measure();
-            assert_eq!(batch.round_trips, CONNECTIONS * ROUND_TRIPS);
-            assert!(batch.wall > Duration::ZERO);
+    fn every_server_echoes_every_round_trip() {
+        for start in SERVERS {
+            let mut pair = EchoPair::new(start().expect("start the server"));
+            for _ in 0..2 {
+                let batch = pair.measure();
+                assert_eq!(batch.round_trips, CONNECTIONS * ROUND_TRIPS);
+                assert!(batch.wall > Duration::ZERO);
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use io_uring::{opcode, types};
 use super::TcpStream;
 use crate::driver::op::Payload;
 use crate::driver::{self, Flavor, Interest};
+use crate::net::addr::SockAddr;
 use crate::net::until_ready;
 
 /// A TCP socket listening for connections.
@@ -45,40 +46,42 @@ impl TcpListener {
 
     /// Waits for a connection; returns it and the peer's address.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let stream = match driver::flavor()? {
+        let (stream, peer) = match driver::flavor()? {
             Flavor::Uring => {
                 let payload = Box::new(Accepting {
                     _listener: self.inner.clone(),
+                    peer: SockAddr::empty(),
                 });
                 let fd = self.inner.as_raw_fd();
-                let (result, _) = driver::submit(payload, |_| {
-                    opcode::Accept::new(types::Fd(fd), core::ptr::null_mut(), core::ptr::null_mut())
+                let (result, payload) = driver::submit(payload, |p| {
+                    opcode::Accept::new(types::Fd(fd), p.peer.as_mut_ptr(), &raw mut p.peer.len)
                         .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
                         .build()
                 })
                 .await;
                 let fd = driver::result(result)? as RawFd;
                 // SAFETY: the kernel accepted `fd` for us; nobody else owns it.
-                std::net::TcpStream::from(unsafe { OwnedFd::from_raw_fd(fd) })
+                let stream = std::net::TcpStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+                (stream, payload.peer.to_std()?)
             }
             Flavor::Epoll => {
-                let (stream, _) = until_ready(self.inner.as_raw_fd(), Interest::Read, || {
+                let (stream, peer) = until_ready(self.inner.as_raw_fd(), Interest::Read, || {
                     self.inner.accept()
                 })
                 .await?;
                 stream.set_nonblocking(true)?;
-                stream
+                (stream, peer)
             }
         };
-        let peer = stream.peer_addr()?;
         Ok((TcpStream::from_connected(stream), peer))
     }
 }
 
-/// The listener of an `accept`; a connection accepted after its future was dropped is
-/// closed.
+/// The listener and the peer's address of an `accept`; a connection accepted after
+/// its future was dropped is closed.
 struct Accepting {
     _listener: Arc<std::net::TcpListener>,
+    peer: SockAddr,
 }
 
 impl Payload for Accepting {

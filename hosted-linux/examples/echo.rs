@@ -134,10 +134,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = Runtime::builder().build()?;
     let workers = runtime.scheduler().workers();
     println!("backend: {}", runtime.backend());
+    let topology = runtime.platform().cpu_topology();
     for worker in 0..workers {
-        match runtime.platform().assigned_cpu(worker) {
-            Some(cpu) => println!("worker {worker}: CPU {cpu}"),
-            None => println!("worker {worker}: unpinned"),
+        let cpu = runtime.platform().assigned_cpu(worker);
+        match cpu.and_then(|cpu| topology.and_then(|t| t.cpu(cpu))) {
+            Some(info) => println!(
+                "worker {worker}: CPU {} (NUMA node {}, LLC group {}, core {})",
+                info.id, info.node, info.llc, info.core
+            ),
+            None => println!("worker {worker}: CPU {cpu:?}"),
         }
     }
     let listener = TcpListener::bind(addr.as_str())?;

@@ -1,99 +1,20 @@
-//! [`TcpListener`] and [`TcpStream`].
+//! [`TcpStream`], and the bytes its cancelled reads consumed.
 
 use core::future::poll_fn;
 use core::task::{Poll, Waker};
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use io_uring::{opcode, types};
 
-use super::addr::SockAddr;
-use super::{syscall_result, until_ready};
 use crate::driver::op::Payload;
 use crate::driver::{self, Flavor, Interest};
 use crate::io::{IoBuf, IoBufMut};
-
-/// A TCP socket listening for connections.
-///
-/// ```
-/// let listener = ravelin_linux::net::TcpListener::bind("127.0.0.1:0").unwrap();
-/// assert!(listener.local_addr().unwrap().port() != 0);
-/// ```
-#[derive(Debug)]
-pub struct TcpListener {
-    inner: Arc<std::net::TcpListener>,
-}
-
-impl TcpListener {
-    /// Binds to `addr` (the first address it resolves to that binds) and listens.
-    /// Resolving a host name blocks; pass addresses from a proc.
-    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<Self> {
-        Self::from_std(std::net::TcpListener::bind(addr)?)
-    }
-
-    /// Takes over a listening std socket (made non-blocking).
-    pub fn from_std(listener: std::net::TcpListener) -> io::Result<Self> {
-        listener.set_nonblocking(true)?;
-        Ok(Self {
-            inner: Arc::new(listener),
-        })
-    }
-
-    /// The address the listener is bound to.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-
-    /// Waits for a connection; returns it and the peer's address.
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let stream = match driver::flavor()? {
-            Flavor::Uring => {
-                let payload = Box::new(Accepting {
-                    _listener: self.inner.clone(),
-                });
-                let fd = self.inner.as_raw_fd();
-                let (result, _) = driver::submit(payload, |_| {
-                    opcode::Accept::new(types::Fd(fd), core::ptr::null_mut(), core::ptr::null_mut())
-                        .flags(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
-                        .build()
-                })
-                .await;
-                let fd = driver::result(result)? as RawFd;
-                // SAFETY: the kernel accepted `fd` for us; nobody else owns it.
-                std::net::TcpStream::from(unsafe { OwnedFd::from_raw_fd(fd) })
-            }
-            Flavor::Epoll => {
-                let (stream, _) = until_ready(self.inner.as_raw_fd(), Interest::Read, || {
-                    self.inner.accept()
-                })
-                .await?;
-                stream.set_nonblocking(true)?;
-                stream
-            }
-        };
-        let peer = stream.peer_addr()?;
-        Ok((TcpStream::from_connected(stream), peer))
-    }
-}
-
-/// The listener of an `accept`; a connection accepted after its future was dropped is
-/// closed.
-struct Accepting {
-    _listener: Arc<std::net::TcpListener>,
-}
-
-impl Payload for Accepting {
-    fn orphaned(self: Box<Self>, result: i32) {
-        if result >= 0 {
-            // SAFETY: the kernel accepted `result` for this operation; nobody else owns
-            // it.
-            drop(unsafe { OwnedFd::from_raw_fd(result) });
-        }
-    }
-}
+use crate::net::addr::SockAddr;
+use crate::net::{syscall_result, until_ready};
 
 /// Bytes a cancelled read consumed, kept for the stream's next read.
 #[derive(Debug, Default)]
@@ -178,7 +99,7 @@ struct Connecting {
 impl Payload for Connecting {}
 
 impl TcpStream {
-    fn from_connected(stream: std::net::TcpStream) -> Self {
+    pub(super) fn from_connected(stream: std::net::TcpStream) -> Self {
         Self {
             inner: Arc::new(stream),
             read_side: Arc::default(),
@@ -414,12 +335,6 @@ impl TcpStream {
 }
 
 impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {
         self.inner.as_raw_fd()
     }

@@ -29,14 +29,18 @@
 //! runtime.shutdown().unwrap();
 //! ```
 
-use std::ffi::CString;
+mod open_options;
+mod pool;
+
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use io_uring::{opcode, types};
+
+pub use open_options::OpenOptions;
+use pool::{blocking, blocking_with};
 
 use crate::driver::op::Payload;
 use crate::driver::{self, Flavor};
@@ -51,190 +55,8 @@ pub struct File {
     fd: Arc<OwnedFd>,
 }
 
-/// How to open a file, as [`std::fs::OpenOptions`]; see [`File::open`] and
-/// [`File::create`] for the common cases.
-#[derive(Clone, Debug)]
-pub struct OpenOptions {
-    read: bool,
-    write: bool,
-    append: bool,
-    truncate: bool,
-    create: bool,
-    create_new: bool,
-    mode: u32,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl OpenOptions {
-    /// All options off; `mode` 0o666 (before the umask).
-    pub fn new() -> Self {
-        Self {
-            read: false,
-            write: false,
-            append: false,
-            truncate: false,
-            create: false,
-            create_new: false,
-            mode: 0o666,
-        }
-    }
-
-    /// Open for reading.
-    pub fn read(&mut self, on: bool) -> &mut Self {
-        self.read = on;
-        self
-    }
-
-    /// Open for writing.
-    pub fn write(&mut self, on: bool) -> &mut Self {
-        self.write = on;
-        self
-    }
-
-    /// Writes go to the end of the file (`O_APPEND`; implies writing).
-    pub fn append(&mut self, on: bool) -> &mut Self {
-        self.append = on;
-        self
-    }
-
-    /// Truncate the file to length 0 (needs writing).
-    pub fn truncate(&mut self, on: bool) -> &mut Self {
-        self.truncate = on;
-        self
-    }
-
-    /// Create the file if it does not exist.
-    pub fn create(&mut self, on: bool) -> &mut Self {
-        self.create = on;
-        self
-    }
-
-    /// Create the file, failing if it exists.
-    pub fn create_new(&mut self, on: bool) -> &mut Self {
-        self.create_new = on;
-        self
-    }
-
-    /// Permission bits of a created file (default 0o666, before the umask).
-    pub fn mode(&mut self, mode: u32) -> &mut Self {
-        self.mode = mode;
-        self
-    }
-
-    /// The `open(2)` flags, or `InvalidInput` for a combination that makes no sense.
-    fn flags(&self) -> io::Result<i32> {
-        let writes = self.write || self.append;
-        let access = match (self.read, writes) {
-            (true, false) => libc::O_RDONLY,
-            (false, true) => libc::O_WRONLY,
-            (true, true) => libc::O_RDWR,
-            (false, false) => return Err(invalid("open neither for reading nor writing")),
-        };
-        if (self.truncate || self.create || self.create_new) && !writes {
-            return Err(invalid("truncating or creating a file needs write access"));
-        }
-        let mut flags = access | libc::O_CLOEXEC;
-        if self.append {
-            flags |= libc::O_APPEND;
-        }
-        if self.truncate && !self.append {
-            flags |= libc::O_TRUNC;
-        }
-        if self.create_new {
-            flags |= libc::O_CREAT | libc::O_EXCL;
-        } else if self.create {
-            flags |= libc::O_CREAT;
-        }
-        Ok(flags)
-    }
-
-    /// Opens `path` with these options.
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let flags = self.flags()?;
-        let path = CString::new(path.as_ref().as_os_str().as_bytes())
-            .map_err(|_| invalid("a path with a NUL byte"))?;
-        let mode = self.mode;
-        let fd = match driver::flavor()? {
-            Flavor::Uring => {
-                let op = driver::submit(Box::new(Opening { path }), |p| {
-                    opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), p.path.as_ptr())
-                        .flags(flags)
-                        .mode(mode)
-                        .build()
-                });
-                driver::result(op.await.0)? as i32
-            }
-            Flavor::Epoll => {
-                blocking(move || {
-                    // SAFETY: `path` is a NUL-terminated string alive for the call.
-                    let fd = unsafe { libc::open(path.as_ptr(), flags, mode) };
-                    if fd < 0 {
-                        Err(io::Error::last_os_error())
-                    } else {
-                        Ok(fd)
-                    }
-                })
-                .await?
-            }
-        };
-        // SAFETY: `fd` was just opened for us and is owned by nobody else.
-        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-    }
-}
-
 fn invalid(what: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, what)
-}
-
-/// Runs `f` on the blocking pool; a closure that could not run is an error.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    crate::spawn_blocking(f).await.map_err(io::Error::other)?
-}
-
-/// Runs `f` on `buf` on the blocking pool and hands the buffer back. The buffer stays
-/// in a shared slot, so it comes back even if the closure never ran.
-async fn blocking_with<B: Send + 'static>(
-    buf: B,
-    f: impl FnOnce(&mut B) -> io::Result<usize> + Send + 'static,
-) -> (io::Result<usize>, B) {
-    let slot = Arc::new(Mutex::new(Some(buf)));
-    let shared = slot.clone();
-    let result = blocking(move || {
-        let mut guard = shared.lock().unwrap_or_else(PoisonError::into_inner);
-        match guard.as_mut() {
-            Some(buf) => f(buf),
-            None => Err(invalid("buffer taken")),
-        }
-    })
-    .await;
-    let buf = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-    match buf {
-        Some(buf) => (result, buf),
-        // Only this function takes the buffer out, once, here.
-        None => unreachable!("the blocking slot lost its buffer"),
-    }
-}
-
-/// The path of an `openat`; an open that completes after its future was dropped has
-/// its descriptor closed.
-struct Opening {
-    path: CString,
-}
-
-impl Payload for Opening {
-    fn orphaned(self: Box<Self>, result: i32) {
-        if result >= 0 {
-            // SAFETY: the kernel opened `result` for this operation; nobody else owns it.
-            drop(unsafe { OwnedFd::from_raw_fd(result) });
-        }
-    }
 }
 
 /// A descriptor and one buffer, kept for the kernel.

@@ -97,6 +97,18 @@ pub trait Park: Sync {
     /// Callable from anywhere, including interrupt handlers, and never blocks. See
     /// the [trait documentation](Park#contract).
     fn unpark(&self, worker: WorkerId);
+
+    /// Takes the events that arrived for `worker` while it was busy (for example IO
+    /// completions that only the worker's own thread may collect), without sleeping
+    /// and without touching the token.
+    ///
+    /// Called only by worker `worker` itself, now and then between two procs, so
+    /// that a worker that never runs out of work still delivers them. Must not block.
+    /// The default does nothing: a platform whose events reach the workers some other
+    /// way (interrupt handlers waking procs directly) needs nothing here.
+    fn poll_events(&self, worker: WorkerId) {
+        let _ = worker;
+    }
 }
 
 /// A shared reference to a parker parks and unparks the same workers.
@@ -107,5 +119,9 @@ impl<P: Park + ?Sized> Park for &P {
 
     fn unpark(&self, worker: WorkerId) {
         (**self).unpark(worker);
+    }
+
+    fn poll_events(&self, worker: WorkerId) {
+        (**self).poll_events(worker);
     }
 }

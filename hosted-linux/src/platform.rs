@@ -317,6 +317,11 @@ impl Park for LinuxPlatform {
     fn unpark(&self, worker: WorkerId) {
         self.handles[worker.index()].unpark();
     }
+
+    fn poll_events(&self, _worker: WorkerId) {
+        // Called by the worker's own thread, whose driver is the thread's.
+        driver::poll_events();
+    }
 }
 
 impl Topology for LinuxPlatform {

@@ -214,6 +214,15 @@ impl EpollDriver {
         outcomes
     }
 
+    /// The wakers of the descriptors ready now, without sleeping; nothing at all (no
+    /// system call) when no proc waits on a descriptor.
+    pub(crate) fn poll(&mut self) -> Vec<Outcome> {
+        if self.waiters.is_empty() {
+            return Vec::new();
+        }
+        self.wait(0, None)
+    }
+
     /// Sleeps in `epoll_wait` until a wake-up, an event, the deadline or a signal;
     /// `state` is PARKED. Returns the wakers of the descriptors that became ready.
     pub(crate) fn sleep(&mut self, state: &AtomicI32, deadline: Option<Instant>) -> Vec<Outcome> {

@@ -31,11 +31,11 @@
 //!
 //! # Limits
 //!
-//! - Completions (and epoll events) are taken when the worker parks or submits an
-//!   operation. A worker that never parks and submits nothing (one proc computing for
-//!   seconds) delays the IO of the procs waiting on its ring by as long: with
-//!   SINGLE_ISSUER and DEFER_TASKRUN only that thread can reap them, and the HAL gives
-//!   the platform no call between two procs.
+//! - Completions (and epoll events) are taken when the worker parks, submits an
+//!   operation, or every 61 polls of a busy worker (`Park::poll_events`). With
+//!   SINGLE_ISSUER and DEFER_TASKRUN only the worker's thread can reap them, so one
+//!   proc computing for seconds without yielding delays the IO of the procs waiting on
+//!   its ring by as long.
 //! - An operation stays on the ring of the worker that submitted it; a proc that
 //!   migrates keeps waiting on it there (its completion wakes it wherever it is).
 //! - A worker thread that ends with operations in flight cancels them and waits up
@@ -128,6 +128,22 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Takes, without sleeping, the completions (or ready descriptors) that arrived
+    /// while the worker was busy, and submits the cancellations other threads asked
+    /// for. Costs nothing when no operation is in flight.
+    fn poll(&mut self) -> Vec<Outcome> {
+        match &mut self.kind {
+            Kind::Uring(driver) => {
+                let mut outcomes = driver.cancel_requested(&self.handle);
+                outcomes.extend(driver.poll());
+                outcomes
+            }
+            Kind::Epoll(driver) => driver.poll(),
+        }
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         // Before the kind's descriptors close: from now on unparks use the futex.
@@ -169,6 +185,14 @@ pub(crate) fn park(handle: &Arc<WorkerHandle>, backend: &Backend, deadline: Opti
     }
     futex_wait(state, PARKED, deadline);
     state.swap(EMPTY, Ordering::Acquire);
+}
+
+/// Takes the events that arrived for this thread's driver while its worker was busy
+/// (the worker's `Park::poll_events`): wakes the procs whose IO completed.
+pub(crate) fn poll_events() {
+    if let Ok(outcomes) = with_driver(Driver::poll) {
+        outcomes.into_iter().for_each(Outcome::settle);
+    }
 }
 
 /// Runs `f` on this thread's driver, if it has one and it is not in use.

@@ -95,6 +95,16 @@ impl UringDriver {
         self.settle()
     }
 
+    /// Submits what is queued and takes the completions that arrived, without
+    /// sleeping; nothing at all (no system call) when no operation is in flight.
+    pub(crate) fn poll(&mut self) -> Vec<Outcome> {
+        if self.slots.len() == 0 {
+            return Vec::new();
+        }
+        self.enter();
+        self.settle()
+    }
+
     /// Submits the cancellations other threads asked `handle` for.
     pub(crate) fn cancel_requested(&mut self, handle: &WorkerHandle) -> Vec<Outcome> {
         let mut outcomes = Vec::new();

@@ -3,7 +3,8 @@
 //! ```text
 //!        +--> shutdown? --yes--> cancel what is left in the LIFO slot and local queue
 //!        |       | no
-//!        |   next proc: injection queue first every INJECT_INTERVAL polls, else
+//!        |   every INJECT_INTERVAL polls: the platform's events (IO completions),
+//!        |   due timers, then the injection queue first; else the next proc from the
 //!        |   LIFO slot (at most MAX_LIFO_POLLS in a row), local queue, injection
 //!        |   queue, then steal half of a victim's queue, nearest victims first
 //!        |       |
@@ -91,8 +92,10 @@ impl<'a> Worker<'a> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(INJECT_INTERVAL) {
-            // Now and then, even when busy: fire due timers, and look at the injection
-            // queue first, so neither waits behind a worker that always has work.
+            // Now and then, even when busy: take the platform's events (IO completions),
+            // fire due timers, and look at the injection queue first, so none of them
+            // waits behind a worker that always has work.
+            self.shared.platform.poll_events(WorkerId::new(self.index));
             self.fire_timers();
             if let Some(runnable) = self.take_injected() {
                 return Some(runnable);

@@ -1,10 +1,13 @@
 //! A supervised TCP echo server on the hosted runtime.
 //!
-//! `cargo run -p ravelin-linux --example echo [-- ADDRESS]` (default `127.0.0.1:7878`),
-//! then e.g. `nc 127.0.0.1 7878`. Sending `crash!` makes that connection's handler
-//! panic; its supervisor restarts it and the restarted handler goes on serving the
-//! same connection (it says `restarted`), while every other connection is untouched.
-//! Ctrl-C stops the tree gracefully and prints the counts.
+//! `cargo run -p ravelin-linux --example echo [-- [ADDRESS] [--demo]]` (default
+//! `127.0.0.1:7878`). At start a demo client connects twice, echoes, and sends `crash!`
+//! on one connection: that connection's handler panics, its supervisor restarts it, and
+//! the restarted handler goes on serving the same connection (it says `restarted`),
+//! while the other connection is untouched. Then the server keeps serving (try
+//! `nc 127.0.0.1 7878`) until Ctrl-C stops the tree gracefully and prints the counts;
+//! with `--demo` it stops by itself once the demo is done (through the same SIGTERM
+//! path), and exits with failure if the demo failed.
 //!
 //! ```text
 //! echo (one-for-one)
@@ -16,10 +19,11 @@
 //! ```
 
 use std::future::{Future, poll_fn};
-use std::io;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 
 use ravelin_hal::Duration;
@@ -127,10 +131,70 @@ async fn serve(ctx: ChildContext, stream: Arc<TcpStream>) -> io::Result<()> {
     Ok(())
 }
 
+/// One echo round trip on a blocking client socket.
+fn echo_once(stream: &mut std::net::TcpStream, message: &[u8]) -> io::Result<()> {
+    stream.write_all(message)?;
+    let mut back = vec![0; message.len()];
+    stream.read_exact(&mut back)?;
+    if back != message {
+        return Err(io::Error::other(format!(
+            "sent {:?}, got back {:?}",
+            String::from_utf8_lossy(message),
+            String::from_utf8_lossy(&back)
+        )));
+    }
+    Ok(())
+}
+
+/// The demo: two connections echo; one sends [`MAGIC`], its handler is restarted and
+/// goes on echoing; the other never notices.
+fn demo_client(addr: SocketAddr) -> io::Result<()> {
+    let connect = || -> io::Result<std::net::TcpStream> {
+        let stream = std::net::TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+        Ok(stream)
+    };
+    let (mut calm, mut crashing) = (connect()?, connect()?);
+    echo_once(&mut calm, b"hello")?;
+    echo_once(&mut crashing, b"first")?;
+    println!(
+        "demo: both connections echo; sending {:?} on the second",
+        "crash!"
+    );
+    crashing.write_all(MAGIC)?;
+    let mut said = vec![0; RESTARTED.len()];
+    crashing.read_exact(&mut said)?;
+    if said != RESTARTED {
+        return Err(io::Error::other("the crashed handler did not come back"));
+    }
+    echo_once(&mut crashing, b"again")?;
+    echo_once(&mut calm, b"still here")?;
+    println!("demo: the handler was restarted on the same connection; the other never noticed");
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:7878".to_string());
+    let mut addr = "127.0.0.1:7878".to_string();
+    let mut stop_after_demo = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--demo" => stop_after_demo = true,
+            "-h" | "--help" => {
+                println!("usage: echo [ADDRESS] [--demo]");
+                return Ok(());
+            }
+            other => addr = other.to_string(),
+        }
+    }
+    // A handler's panic is expected here (it is the demo): one line, no backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        eprintln!(
+            "{} panicked: {}",
+            thread.name().unwrap_or("a thread"),
+            info.payload_as_str().unwrap_or("(no message)")
+        );
+    }));
     let runtime = Runtime::builder().build()?;
     let workers = runtime.scheduler().workers();
     println!("backend: {}", runtime.backend());
@@ -152,11 +216,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         String::from_utf8_lossy(MAGIC)
     );
     let counters = Arc::new(Counters::default());
+    let demo_failed = Arc::new(AtomicBool::new(false));
+    let demo = {
+        let (local, failed) = (listener.local_addr()?, demo_failed.clone());
+        std::thread::spawn(move || {
+            if let Err(e) = demo_client(local) {
+                eprintln!("demo failed: {e}");
+                failed.store(true, Ordering::Relaxed);
+            }
+            if stop_after_demo {
+                // The same graceful stop as Ctrl-C: the runtime's SIGTERM handling.
+                let pid = std::process::id() as libc::pid_t;
+                // SAFETY: `kill` with this process's own id and a signal the runtime
+                // handles; no memory is involved.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+        })
+    };
     let result = runtime.run(server(listener, workers, counters.clone()));
+    let _ = demo.join();
     println!(
         "accepted {} connections, restarted {} handlers",
         counters.accepted.load(Ordering::Relaxed),
         counters.restarts.load(Ordering::Relaxed)
     );
-    Ok(result?)
+    result?;
+    if demo_failed.load(Ordering::Relaxed) {
+        return Err("the demo failed".into());
+    }
+    Ok(())
 }

@@ -31,8 +31,10 @@
 //!
 //! # Limits
 //!
-//! - Completions (and epoll events) are taken when the worker parks, submits an
-//!   operation, or every 61 polls of a busy worker (`Park::poll_events`). With
+//! - io_uring operations are queued, and submitted in one `io_uring_enter` with
+//!   whatever else was queued when the worker parks, every 61 polls of a busy worker
+//!   (`Park::poll_events`), or when the SQ is full. Completions (and epoll events)
+//!   are taken at those same points. With
 //!   SINGLE_ISSUER and DEFER_TASKRUN only the worker's thread can reap them, so one
 //!   proc computing for seconds without yielding delays the IO of the procs waiting on
 //!   its ring by as long.

@@ -66,8 +66,12 @@ impl UringDriver {
         self.settle()
     }
 
-    /// Submits the operation `build` makes from its payload (whose pointers it may
-    /// use: the payload is boxed and stays where it is until the completion).
+    /// Queues the operation `build` makes from its payload (whose pointers it may
+    /// use: the payload is boxed and stays where it is until the completion). It is
+    /// submitted with the next `io_uring_enter`, together with whatever else was
+    /// queued meanwhile: when the worker parks (it has nothing else to run), at its
+    /// periodic [`poll`](Self::poll) when busy, or at once if the SQ is full. One
+    /// system call thus carries a worker's whole round of operations.
     pub(crate) fn submit<T: Payload>(
         &mut self,
         owner: &Arc<WorkerHandle>,
@@ -79,7 +83,6 @@ impl UringDriver {
             .slots
             .insert(|user_data| Arc::new(OpShared::new(payload, Some(owner.clone()), user_data)));
         self.push(entry.user_data(shared.user_data()));
-        self.enter();
         (shared, self.settle())
     }
 

@@ -70,9 +70,18 @@ impl Ticks {
 
     /// The cycle count for a counter reading `current`, never less than one returned
     /// before (a reading taken in the cycle of a restart could otherwise look early).
+    ///
+    /// A reading of 0 is the cycle of a wrap (or of a restart): the counter stands at 0
+    /// for one cycle after counting down, and `COUNTFLAG` is set on entering it, so by
+    /// the time 0 is read here the wrap has been accounted and 0 means one cycle before
+    /// the new `epoch`, not the end of the period that starts there.
     pub fn now(&mut self, current: u32) -> u64 {
-        let in_period = self.reload.saturating_sub(current);
-        let now = (self.epoch + u64::from(in_period)).max(self.last);
+        let now = if current == 0 {
+            self.epoch.saturating_sub(1)
+        } else {
+            self.epoch + u64::from(self.reload.saturating_sub(current))
+        };
+        let now = now.max(self.last);
         self.last = now;
         now
     }
@@ -133,8 +142,14 @@ mod tests {
         let mut ticks = Ticks::new();
         assert_eq!(ticks.now(MAX_RELOAD), 0);
         assert_eq!(ticks.now(MAX_RELOAD - 10), 10);
+        assert_eq!(ticks.now(1), u64::from(MAX_RELOAD) - 1);
+        ticks.wrapped(); // `COUNTFLAG` is set as the counter enters 0
         assert_eq!(ticks.now(0), u64::from(MAX_RELOAD));
-        ticks.wrapped();
+        assert_eq!(
+            ticks.now(0),
+            u64::from(MAX_RELOAD),
+            "0 again: the same cycle"
+        );
         assert_eq!(ticks.now(MAX_RELOAD), 1 << 24);
         for _ in 0..300 {
             ticks.wrapped();
@@ -161,8 +176,9 @@ mod tests {
         );
         ticks.restarted(now, 5_000);
         assert_eq!(ticks.now(4_999), 1_000);
-        assert_eq!(ticks.now(0), 5_999);
+        assert_eq!(ticks.now(1), 5_998);
         ticks.wrapped();
+        assert_eq!(ticks.now(0), 5_999);
         assert_eq!(ticks.now(MAX_RELOAD), 6_000, "the wrap is at the alarm");
         ticks.wrapped();
         assert_eq!(ticks.now(MAX_RELOAD), 6_000 + (1 << 24), "then long again");

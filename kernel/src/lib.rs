@@ -23,6 +23,8 @@ pub mod lightproc;
 pub mod mailbox;
 pub mod registry;
 pub mod sched;
+#[cfg(not(loom))]
+pub mod static_supervisor;
 #[cfg(feature = "alloc")]
 pub mod supervisor;
 mod sync;

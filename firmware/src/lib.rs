@@ -131,7 +131,8 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 /// The exception handlers every program needs: SysTick (the platform's clock and alarm)
-/// and a hard fault handler that fails the run.
+/// and a hard fault handler that fails the run. `exceptions!(hard_fault)` defines only
+/// the latter, for a program with a SysTick handler of its own.
 #[macro_export]
 macro_rules! exceptions {
     () => {
@@ -140,6 +141,9 @@ macro_rules! exceptions {
             $crate::PLATFORM.on_systick();
         }
 
+        $crate::exceptions!(hard_fault);
+    };
+    (hard_fault) => {
         #[cortex_m_rt::exception]
         unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
             $crate::fail_hard(format_args!("hard fault at pc {:#010x}", frame.pc()))

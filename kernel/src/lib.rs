@@ -19,6 +19,8 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(not(loom))]
+pub mod irq_mailbox;
 pub mod lightproc;
 pub mod mailbox;
 pub mod registry;

@@ -20,6 +20,8 @@ extern crate alloc;
 extern crate std;
 
 #[cfg(not(loom))]
+pub mod firmware_guide;
+#[cfg(not(loom))]
 pub mod irq_mailbox;
 pub mod lightproc;
 pub mod mailbox;

@@ -77,8 +77,8 @@
 //!
 //! # What is interrupt-safe
 //!
-//! From an interrupt handler, of this platform: [`Clock::now`], [`Park::unpark`] and
-//! [`CortexM::on_systick`] (the SysTick handler itself). Never [`Park::park`]: only the
+//! From an interrupt handler, of this platform: [`Clock::now`], [`Park::unpark`],
+//! [`CortexM::set_alarm`] and [`CortexM::on_systick`] (the SysTick handler itself). Never [`Park::park`]: only the
 //! worker parks. The kernel's own list is in its firmware guide.
 
 pub mod ticks;
@@ -174,6 +174,17 @@ impl CortexM {
     /// Cycles since [`start`](Self::start).
     pub fn cycles(&self) -> u64 {
         critical_section::with(|cs| self.state.borrow_ref_mut(cs).now())
+    }
+
+    /// Makes SysTick interrupt at `deadline`, or earlier (at its next wrap, if that
+    /// comes first: the SysTick handler then arms again); returns false, arming
+    /// nothing, if `deadline` is already due.
+    ///
+    /// [`Park::park`] arms its own deadline; this is for code that waits on SysTick
+    /// otherwise, such as another executor's time driver. One alarm at a time: arming
+    /// replaces the previous one. Interrupt-safe.
+    pub fn set_alarm(&self, deadline: Instant) -> bool {
+        self.arm(deadline)
     }
 
     /// Arms the alarm for `deadline`; returns false if it is already due.

@@ -401,3 +401,35 @@ fn the_watchdog_is_fed_only_while_every_child_checks_in() {
         ]
     );
 }
+
+#[test]
+fn a_child_too_large_for_its_slot_makes_its_supervisor_give_up_at_once() {
+    world!();
+    async fn big(_ctx: ChildContext) -> Exit {
+        let buffer = [0u8; 64];
+        EXECUTOR.sleep(Duration::from_millis(1)).await;
+        if buffer.iter().all(|&b| b == 0) {
+            Ok(())
+        } else {
+            Err("never")
+        }
+    }
+    async fn idle(_ctx: ChildContext) -> Exit {
+        core::future::pending().await
+    }
+    static IDLE: ChildSpec<256> = ChildSpec::new("idle", |s| {
+        let c = s.context();
+        s.spawn(idle(c))
+    });
+    static BIG: ChildSpec<16> = ChildSpec::new("big", |s| {
+        let c = s.context();
+        s.spawn(big(c))
+    });
+    static ROOT: Supervisor<2> = Supervisor::new("root", &EXECUTOR, [&IDLE, &BIG]).on_event(record);
+    let mut root = EXECUTOR.spawn(ROOT.supervise());
+    let escalation = EXECUTOR.block_on(&mut root).unwrap().unwrap_err();
+    assert_eq!(escalation.fault, Fault::StartFailed);
+    assert_eq!(escalation.child, "big");
+    assert_eq!(log(), ["0 start idle", "0 stop idle", "0 escalate root"]);
+    assert!(!IDLE.is_running(), "the stopped sibling was joined and its slot freed");
+}

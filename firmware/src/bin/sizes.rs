@@ -21,7 +21,10 @@ exceptions!();
 fn main() -> ! {
     start("sizes");
     log!("lightproc header: {} bytes", HEADER_SIZE);
-    check!(HEADER_SIZE <= 32, "the header meets its goal: at most 32 bytes on 32-bit");
+    check!(
+        HEADER_SIZE <= 32,
+        "the header meets its goal: at most 32 bytes on 32-bit"
+    );
     match EXECUTOR.spawn_in(&TINY, async {}) {
         Err(SpawnError::TooLarge { needed, .. }) => {
             log!(

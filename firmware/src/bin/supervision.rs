@@ -27,6 +27,9 @@ static RECEIVER: Mutex<RefCell<Option<Receiver<u32, 2>>>> = Mutex::new(RefCell::
 
 /// How many times each child has started: producer, consumer, hang, broken.
 static STARTS: Mutex<Cell<[u32; 4]>> = Mutex::new(Cell::new([0; 4]));
+/// The millisecond of each watchdog feed (the first 8), and how many there were.
+static FEEDS: Mutex<Cell<([u64; 8], usize)>> = Mutex::new(Cell::new(([0; 8], 0)));
+
 /// The sum of the readings the consumer received, and how many.
 static RECEIVED: Mutex<Cell<(u32, u32)>> = Mutex::new(Cell::new((0, 0)));
 
@@ -157,7 +160,19 @@ static ROOT: Supervisor<4> = Supervisor::new(
     [&PRODUCER, &CONSUMER, &HANG, &INNER_CHILD],
 )
 .intensity(Intensity::new(3, Duration::from_secs(1)))
+.feed_watchdog(feed)
 .on_event(print_event);
+
+/// Stands in for feeding the board's watchdog: records when.
+fn feed() {
+    critical_section::with(|cs| {
+        let (mut at, count) = FEEDS.borrow(cs).get();
+        if let Some(slot) = at.get_mut(count) {
+            *slot = now_ms();
+        }
+        FEEDS.borrow(cs).set((at, count + 1));
+    });
+}
 
 fn print_event(event: &Event) {
     let at = now_ms();
@@ -228,6 +243,12 @@ fn main() -> ! {
             }))
         ),
         "the root escalated the inner tree's second escalation"
+    );
+    let (feeds, fed) = critical_section::with(|cs| FEEDS.borrow(cs).get());
+    log!("watchdog fed at {:?} ms", &feeds[..fed.min(feeds.len())]);
+    check!(
+        fed > 0 && !feeds[..fed.min(feeds.len())].contains(&21),
+        "the root fed the watchdog, but not at the round where hang missed its deadline"
     );
     // Four 100 ms sleeps of `broken`, each rounded up to the wheel's next millisecond.
     check!(at == 404, "the root gave up at 404 ms (at {} ms)", at);

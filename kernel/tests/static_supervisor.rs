@@ -431,5 +431,8 @@ fn a_child_too_large_for_its_slot_makes_its_supervisor_give_up_at_once() {
     assert_eq!(escalation.fault, Fault::StartFailed);
     assert_eq!(escalation.child, "big");
     assert_eq!(log(), ["0 start idle", "0 stop idle", "0 escalate root"]);
-    assert!(!IDLE.is_running(), "the stopped sibling was joined and its slot freed");
+    assert!(
+        !IDLE.is_running(),
+        "the stopped sibling was joined and its slot freed"
+    );
 }

@@ -21,7 +21,6 @@ extern crate std;
 
 #[cfg(not(loom))]
 pub mod firmware_guide;
-#[cfg(not(loom))]
 pub mod irq_mailbox;
 pub mod lightproc;
 pub mod mailbox;

@@ -11,7 +11,7 @@ use std::vec::Vec;
 use ravelin_hal::{Clock, Duration, Instant, TestPlatform};
 use ravelin_kernel::sched::Executor;
 use ravelin_kernel::static_supervisor::{
-    ChildContext, ChildSpec, Escalation, Event, Exit, Fault, Intensity, Restart, Strategy,
+    Backoff, ChildContext, ChildSpec, Escalation, Event, Exit, Fault, Intensity, Restart, Strategy,
     Supervisor,
 };
 
@@ -435,4 +435,64 @@ fn a_child_too_large_for_its_slot_makes_its_supervisor_give_up_at_once() {
         !IDLE.is_running(),
         "the stopped sibling was joined and its slot freed"
     );
+}
+
+#[test]
+fn exponential_backoff_delays_restarts_without_stalling_the_other_children() {
+    world!();
+    async fn crashing(_ctx: ChildContext) -> Exit {
+        Err("crash")
+    }
+    /// Ends normally 25 ms after it starts: while `crashing` waits out a backoff.
+    async fn finishing(_ctx: ChildContext) -> Exit {
+        EXECUTOR.sleep(Duration::from_millis(25)).await;
+        Ok(())
+    }
+    static CRASHING: ChildSpec<256> = ChildSpec::new("crashing", |s| {
+        let c = s.context();
+        s.spawn(crashing(c))
+    });
+    static FINISHING: ChildSpec<256> = ChildSpec::new("finishing", |s| {
+        let c = s.context();
+        s.spawn(finishing(c))
+    })
+    .restart(Restart::Transient);
+    static ROOT: Supervisor<2> = Supervisor::new("root", &EXECUTOR, [&CRASHING, &FINISHING])
+        .intensity(Intensity::new(4, Duration::from_secs(10)))
+        .backoff(Backoff::Exponential {
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(40),
+        })
+        .on_event(record);
+    let mut root = EXECUTOR.spawn(ROOT.supervise());
+    let escalation = EXECUTOR.block_on(&mut root).unwrap().unwrap_err();
+    assert_eq!(escalation.fault, Fault::Error("crash"));
+    // Delays of 10, 20, 40 and (capped) 40 ms; the fifth crash is one too many.
+    assert_eq!(
+        log(),
+        [
+            "0 start crashing",
+            "0 start finishing",
+            "0 fault crashing: failed: crash",
+            "10 start crashing",
+            "10 fault crashing: failed: crash",
+            "25 end finishing",
+            "30 start crashing",
+            "30 fault crashing: failed: crash",
+            "70 start crashing",
+            "70 fault crashing: failed: crash",
+            "110 start crashing",
+            "110 fault crashing: failed: crash",
+            "110 escalate root",
+        ]
+    );
+    assert_eq!(
+        Backoff::Linear {
+            step: Duration::from_millis(3),
+            cap: Duration::from_millis(7)
+        }
+        .delay(3),
+        Duration::from_millis(7)
+    );
+    assert_eq!(Backoff::None.delay(9), Duration::ZERO);
 }

@@ -36,14 +36,16 @@
 //!   |                   | yes
 //!   |        intensity exceeded? -- yes --> stop every child (reverse order) and
 //!   |                   | no                  return Err: the parent sees a fault
-//!   |        strategy: stop the others it names (reverse order), start them in order
+//!   |        strategy: stop the others it names (reverse order), start them in order,
+//!   |                   now or when the backoff has passed (a deadline like the others)
 //!   +-------------------+
 //! ```
 //!
 //! Intensity is OTP's sliding window: at most `max_restarts` restarts within any
 //! `period` (TRAPS 17), kept as the instants of the last restarts (at most
-//! [`Intensity::MAX_RESTARTS`]). Restarts are immediate: this supervisor has no
-//! backoff.
+//! [`Intensity::MAX_RESTARTS`]). A [`Backoff`] delays restarts by how many a child has
+//! had in a row; while a restart waits, the supervisor goes on handling its other
+//! children's exits and deadlines (TRAPS 16), and a cancelled supervisor stops at once.
 //!
 //! # A hardware watchdog
 //!
@@ -101,7 +103,7 @@ mod spec;
 pub use child::{Child, ChildContext, ChildSpec, Liveness, Start, StartError, StartFn};
 pub use fault::{Escalation, Fault};
 pub use run::{Event, Supervisor};
-pub use spec::{Intensity, Restart, Strategy};
+pub use spec::{Backoff, Intensity, Restart, Strategy};
 
 /// What a child's future returns: `Ok(())` for a normal end, `Err(reason)` for a fault.
 pub type Exit = Result<(), &'static str>;

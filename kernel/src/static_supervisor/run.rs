@@ -6,7 +6,7 @@ use core::task::Poll;
 
 use ravelin_hal::Instant;
 
-use super::{Child, Escalation, Exit, Fault, Intensity, Strategy};
+use super::{Backoff, Child, Escalation, Exit, Fault, Intensity, Strategy};
 use crate::lightproc::ProcHandle;
 use crate::sched::Executor;
 
@@ -52,6 +52,7 @@ pub struct Supervisor<const N: usize> {
     name: &'static str,
     strategy: Strategy,
     intensity: Intensity,
+    backoff: Backoff,
     children: [&'static dyn Child; N],
     executor: &'static Executor,
     on_event: Option<fn(&Event)>,
@@ -71,6 +72,7 @@ impl<const N: usize> Supervisor<N> {
             name,
             strategy: Strategy::OneForOne,
             intensity: Intensity::new(3, ravelin_hal::Duration::from_secs(5)),
+            backoff: Backoff::None,
             children,
             executor,
             on_event: None,
@@ -87,6 +89,12 @@ impl<const N: usize> Supervisor<N> {
     /// With restart intensity `intensity`.
     pub const fn intensity(mut self, intensity: Intensity) -> Self {
         self.intensity = intensity;
+        self
+    }
+
+    /// With backoff `backoff` before restarts.
+    pub const fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
         self
     }
 
@@ -125,7 +133,9 @@ impl<const N: usize> Supervisor<N> {
             }
         }
         loop {
-            if tree.handles.iter().all(Option::is_none) {
+            if tree.handles.iter().all(Option::is_none)
+                && tree.restart_at.iter().all(Option::is_none)
+            {
                 return Ok(());
             }
             match self.next_wake(&mut tree).await {
@@ -138,14 +148,23 @@ impl<const N: usize> Supervisor<N> {
                     };
                     self.ended(&mut tree, index, fault).await?;
                 }
-                Wake::Due => self.check_liveness(&mut tree).await?,
+                Wake::Due => {
+                    self.restart_due(&mut tree).await?;
+                    self.check_liveness(&mut tree).await?;
+                }
             }
         }
     }
 
-    /// Waits for a child to end or for the earliest liveness deadline.
+    /// Waits for a child to end, or for the earliest liveness deadline or restart.
     async fn next_wake(&self, tree: &mut Tree<N>) -> Wake {
-        let due = tree.due.iter().flatten().min().copied();
+        let due = tree
+            .due
+            .iter()
+            .chain(&tree.restart_at)
+            .flatten()
+            .min()
+            .copied();
         let mut sleep = pin!(due.map(|due| self.executor.sleep_until(due)));
         poll_fn(|cx| {
             for (index, handle) in tree.handles.iter_mut().enumerate() {
@@ -161,6 +180,20 @@ impl<const N: usize> Supervisor<N> {
             }
         })
         .await
+    }
+
+    /// Starts, in order, every child whose backoff has passed.
+    async fn restart_due(&'static self, tree: &mut Tree<N>) -> Result<(), Escalation> {
+        let now = self.executor.timers().now();
+        for index in 0..N {
+            if tree.restart_at[index].is_some_and(|at| at <= now) {
+                tree.restart_at[index] = None;
+                if let Err(fault) = self.start(tree, index) {
+                    return Err(self.escalate(tree, index, fault).await);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A liveness round: every child whose deadline passed either checked in since the
@@ -218,6 +251,12 @@ impl<const N: usize> Supervisor<N> {
             let fault = fault.unwrap_or(Fault::Error("ended normally too often"));
             return Err(self.escalate(tree, index, fault).await);
         }
+        // Restarts in a row count from 1 again once the child ran a whole period.
+        if now - tree.started[index] >= self.intensity.period() {
+            tree.in_a_row[index] = 0;
+        }
+        tree.in_a_row[index] = tree.in_a_row[index].saturating_add(1);
+        let delay = self.backoff.delay(tree.in_a_row[index]);
         let restarted = self.strategy.restarted(index, N);
         // Stop the running siblings it names, in reverse start order; those that were
         // running (and are not temporary) start again with it.
@@ -235,9 +274,12 @@ impl<const N: usize> Supervisor<N> {
             }
         }
         for sibling in restarted {
-            if again[sibling]
-                && let Err(fault) = self.start(tree, sibling)
-            {
+            if !again[sibling] {
+                continue;
+            }
+            if !delay.is_zero() {
+                tree.restart_at[sibling] = Some(now + delay);
+            } else if let Err(fault) = self.start(tree, sibling) {
                 return Err(self.escalate(tree, sibling, fault).await);
             }
         }
@@ -251,6 +293,7 @@ impl<const N: usize> Supervisor<N> {
             .start(self.executor.spawner())
             .map_err(|_| Fault::StartFailed)?;
         tree.handles[index] = Some(handle);
+        tree.started[index] = self.executor.timers().now();
         tree.seen[index] = child.liveness().check_ins();
         tree.due[index] = child
             .liveness_period()
@@ -273,6 +316,7 @@ impl<const N: usize> Supervisor<N> {
                 });
             }
             tree.due[sibling] = None;
+            tree.restart_at[sibling] = None;
         }
         let escalation = Escalation {
             child: self.children[index].name(),
@@ -314,6 +358,11 @@ struct Tree<const N: usize> {
     seen: [usize; N],
     /// Each running child's next liveness deadline.
     due: [Option<Instant>; N],
+    /// When each child waiting out a backoff starts again.
+    restart_at: [Option<Instant>; N],
+    /// When each child last started, and its restarts in a row (for the backoff).
+    started: [Instant; N],
+    in_a_row: [u32; N],
     restarts: RestartLog,
 }
 
@@ -323,6 +372,9 @@ impl<const N: usize> Tree<N> {
             handles: [const { None }; N],
             seen: [0; N],
             due: [None; N],
+            restart_at: [None; N],
+            started: [Instant::ZERO; N],
+            in_a_row: [0; N],
             restarts: RestartLog::default(),
         }
     }

@@ -51,6 +51,45 @@ impl Strategy {
     }
 }
 
+/// The delay before a restart, by how many restarts in a row the child has had (the
+/// count starts again once the child ran for a whole intensity period).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backoff {
+    /// Restart at once.
+    #[default]
+    None,
+    /// `step × n` for the n-th restart in a row, at most `cap`.
+    Linear {
+        /// Added per restart.
+        step: Duration,
+        /// The longest delay.
+        cap: Duration,
+    },
+    /// `base × 2^(n−1)` for the n-th restart in a row, at most `cap` (TRAPS 18:
+    /// exponential, not linear).
+    Exponential {
+        /// The first delay.
+        base: Duration,
+        /// The longest delay.
+        cap: Duration,
+    },
+}
+
+impl Backoff {
+    /// The delay before the `n`-th restart in a row (`n` ≥ 1).
+    pub fn delay(&self, n: u32) -> Duration {
+        let n = n.max(1);
+        match *self {
+            Self::None => Duration::ZERO,
+            Self::Linear { step, cap } => step.saturating_mul(n).min(cap),
+            Self::Exponential { base, cap } => {
+                let factor = 1u32.checked_shl(n - 1).unwrap_or(u32::MAX);
+                base.saturating_mul(factor).min(cap)
+            }
+        }
+    }
+}
+
 /// At most `max_restarts` restarts within any window of `period` (OTP's intensity and
 /// period); one more and the supervisor stops its children and fails to its parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -245,13 +245,13 @@ fn main() -> ! {
         "the root escalated the inner tree's second escalation"
     );
     let (feeds, fed) = critical_section::with(|cs| FEEDS.borrow(cs).get());
-    log!("watchdog fed at {:?} ms", &feeds[..fed.min(feeds.len())]);
     // A round that finds a child overdue does not feed (kernel test
-    // `the_watchdog_is_fed_only_while_every_child_checks_in`); when the rounds of two
-    // children fall in the same wake-up depends on the board's clock.
+    // `the_watchdog_is_fed_only_while_every_child_checks_in`). Whether the rounds of two
+    // children share a wake-up depends on sub-millisecond timing, so the feeds are
+    // checked, not printed.
     check!(
-        fed > 0,
-        "the root fed the watchdog at its healthy liveness rounds"
+        fed > 0 && feeds[..fed.min(feeds.len())].iter().all(|&at| at < 40),
+        "the root fed the watchdog at healthy liveness rounds, while children had deadlines"
     );
     // Four 100 ms sleeps of `broken`, each rounded up to the wheel's next millisecond.
     check!(at == 404, "the root gave up at 404 ms (at {} ms)", at);

@@ -104,6 +104,7 @@ pub mod cortex_m;
 #[cfg(feature = "embedded-hal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "embedded-hal")))]
 pub mod delay;
+pub mod masked_park;
 pub mod park;
 pub mod platform;
 pub mod test_platform;

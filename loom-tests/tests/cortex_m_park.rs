@@ -1,21 +1,24 @@
-//! loom model of the Cortex-M platform's park protocol (`ravelin_hal::cortex_m`) with an
-//! interrupt handler that hands the worker work and unparks it.
+//! loom model of the Cortex-M platform's park (`ravelin_hal::masked_park::park`, which
+//! `ravelin_hal::cortex_m::CortexM::park` calls over PRIMASK and `wfi`) with an interrupt
+//! handler that hands the worker work and unparks it.
 //!
-//! The core is modelled by what the protocol relies on: PRIMASK is a lock (a handler
-//! runs only while the worker does not hold it, and entering the handler takes it),
-//! a peripheral raises a `pending` line before its handler runs (exception entry clears
-//! it), `wfi` returns once a line is pending whether or not PRIMASK masks it, and a
-//! pending handler runs as soon as PRIMASK is cleared. The worker's `park` is the
-//! platform's: mask, consume the token if set, otherwise `wfi`, unmask.
+//! The park function is the HAL's own; the core around it is modelled by what it relies
+//! on: PRIMASK is a lock (a handler runs only while the worker does not hold it, and
+//! entering the handler takes it), a peripheral raises a `pending` line before its
+//! handler runs (exception entry clears it), `wfi` returns once a line is pending whether
+//! or not PRIMASK masks it, and a pending handler runs as soon as PRIMASK is cleared.
 //!
 //! The model checks that the worker always sees the handler's work and finishes: a
 //! lost wake-up leaves it in `wfi` with nothing pending, which loom reports as a model
-//! that never ends. A second model runs the same steps with the token checked before
-//! masking and must fail that way: the window the mask closes is real.
+//! that never ends. A second model runs the same park with a "mask" that masks nothing
+//! and must fail that way: the window the mask closes is real.
 #![cfg(loom)]
 
+use std::cell::RefCell;
+
 use loom::sync::atomic::{AtomicBool, Ordering};
-use loom::sync::{Arc, Mutex};
+use loom::sync::{Arc, Mutex, MutexGuard};
+use ravelin_hal::masked_park::{self, Interrupts, Token};
 use ravelin_loom::model;
 
 /// One core with one peripheral interrupt.
@@ -26,9 +29,23 @@ struct Core {
     /// The peripheral's interrupt line: set when it fires, cleared on handler entry.
     pending: AtomicBool,
     /// The platform's unpark token.
-    token: AtomicBool,
+    token: UnparkToken,
     /// Work the handler hands the worker (a lightproc pushed on its run queue).
     work: AtomicBool,
+}
+
+/// The unpark token, a loom `AtomicBool` (the platform's is `core`'s).
+#[derive(Default)]
+struct UnparkToken(AtomicBool);
+
+impl Token for UnparkToken {
+    fn take(&self) -> bool {
+        let set = self.0.load(Ordering::Acquire);
+        if set {
+            self.0.store(false, Ordering::Relaxed);
+        }
+        set
+    }
 }
 
 impl Core {
@@ -38,7 +55,7 @@ impl Core {
         let _entry = self.primask.lock().unwrap(); // runs only when unmasked
         self.pending.store(false, Ordering::SeqCst);
         self.work.store(true, Ordering::Release); // the run queue push
-        self.token.store(true, Ordering::Release); // `CortexM::unpark`
+        self.token.0.store(true, Ordering::Release); // `CortexM::unpark`
     }
 
     /// `wfi`: returns once an interrupt is pending (masked or not).
@@ -48,63 +65,83 @@ impl Core {
         }
     }
 
-    /// Clearing PRIMASK: a pending handler runs before the next instruction.
-    fn unmask(&self, masked: loom::sync::MutexGuard<'_, ()>) {
-        drop(masked);
+    /// After unmasking: a pending handler runs before the next instruction.
+    fn take_pending(&self) {
         while self.pending.load(Ordering::SeqCst) {
             loom::thread::yield_now();
         }
     }
+}
 
-    /// `CortexM::park` with no deadline.
-    fn park(&self) {
-        let masked = self.primask.lock().unwrap();
-        if self.token.load(Ordering::Acquire) {
-            self.token.store(false, Ordering::Relaxed);
-        } else {
-            self.wfi();
-        }
-        self.unmask(masked);
+/// PRIMASK and `wfi` on the modelled core.
+struct Primask<'a> {
+    core: &'a Core,
+    masked: RefCell<Option<MutexGuard<'a, ()>>>,
+}
+
+impl Interrupts for Primask<'_> {
+    fn mask(&self) -> bool {
+        *self.masked.borrow_mut() = Some(self.core.primask.lock().unwrap());
+        true
     }
 
-    /// The same steps with the token checked before masking: a handler that runs
-    /// between the check and the mask sets a token nobody looks at, and `wfi` sleeps.
-    fn park_unmasked_check(&self) {
-        if self.token.load(Ordering::Acquire) {
-            self.token.store(false, Ordering::Relaxed);
-            return;
-        }
-        let masked = self.primask.lock().unwrap();
-        self.wfi();
-        self.unmask(masked);
+    fn wait_for_interrupt(&self) {
+        self.core.wfi();
     }
 
-    /// The executor's loop: run what is ready, park when nothing is.
-    fn worker(&self, park: fn(&Self)) {
-        while !self.work.load(Ordering::Acquire) {
-            park(self);
-        }
+    fn restore(&self, were_enabled: bool) {
+        assert!(were_enabled);
+        drop(self.masked.borrow_mut().take());
+        self.core.take_pending();
     }
 }
 
-fn run(park: fn(&Core)) {
+/// A broken platform whose "mask" masks nothing: a handler can run between the token
+/// check and `wfi`.
+struct NoMask<'a>(&'a Core);
+
+impl Interrupts for NoMask<'_> {
+    fn mask(&self) -> bool {
+        true
+    }
+
+    fn wait_for_interrupt(&self) {
+        self.0.wfi();
+    }
+
+    fn restore(&self, _were_enabled: bool) {
+        self.0.take_pending();
+    }
+}
+
+/// The executor's loop over the HAL's park: run what is ready, park when nothing is.
+fn run(masking: bool) {
     model(move || {
         let core = Arc::new(Core::default());
         let device = core.clone();
         let handler = loom::thread::spawn(move || device.interrupt());
-        core.worker(park);
+        while !core.work.load(Ordering::Acquire) {
+            if masking {
+                let primask = Primask {
+                    core: &core,
+                    masked: RefCell::new(None),
+                };
+                masked_park::park(&primask, &core.token, || true);
+            } else {
+                masked_park::park(&NoMask(&core), &core.token, || true);
+            }
+        }
         handler.join().unwrap();
-        assert!(core.work.load(Ordering::Acquire));
     });
 }
 
 #[test]
 fn an_interrupt_never_loses_a_wake_up() {
-    run(Core::park);
+    run(true);
 }
 
 #[test]
 #[should_panic(expected = "maximum number of branches")]
-fn checking_the_token_before_masking_loses_a_wake_up() {
-    run(Core::park_unmasked_check);
+fn without_the_mask_a_wake_up_is_lost() {
+    run(false);
 }

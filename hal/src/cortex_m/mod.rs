@@ -57,7 +57,8 @@
 //! # Park and unpark: no lost wake-up
 //!
 //! The unpark token is an `AtomicBool` that is only loaded and stored (no
-//! compare-and-swap, so Cortex-M0 needs nothing more). [`Park::park`] does:
+//! compare-and-swap, so Cortex-M0 needs nothing more). [`Park::park`] is
+//! [`masked_park::park`] over PRIMASK and `wfi`:
 //!
 //! ```text
 //! mask interrupts (PRIMASK = 1)
@@ -72,8 +73,9 @@
 //! B1.5.19, ARMv6-M the same), so the core never sleeps past it, and the handler runs
 //! as soon as PRIMASK is restored, before the kernel looks at its run queue again. There
 //! is no window between "the token is absent" and "asleep" in which a handler can run.
-//! `loom-tests/tests/cortex_m_park.rs` models this protocol with the interrupt as a
-//! thread, and shows that the same steps without the mask lose the wake-up.
+//! `loom-tests/tests/cortex_m_park.rs` runs [`masked_park::park`] itself on a modelled
+//! core with the interrupt as a thread, and shows that the same steps without the mask
+//! lose the wake-up.
 //!
 //! # What is interrupt-safe
 //!
@@ -90,6 +92,7 @@ use cortex_m::peripheral::SYST;
 use cortex_m::peripheral::syst::SystClkSource;
 use critical_section::Mutex;
 
+use crate::masked_park;
 use crate::time::Instant;
 use crate::topology::{Distance, SingleCore, Topology};
 use crate::worker::WorkerId;
@@ -208,26 +211,39 @@ impl Clock for CortexM {
 
 impl Park for CortexM {
     fn park(&self, _worker: WorkerId, deadline: Option<Instant>) {
-        let was_enabled = cortex_m::register::primask::read().is_active();
-        cortex_m::interrupt::disable();
-        // Masked: no handler can run between this check and the `wfi`.
-        if self.token.load(Ordering::Acquire) {
-            self.token.store(false, Ordering::Relaxed);
-        } else if deadline.is_none_or(|deadline| self.arm(deadline)) {
-            // Wakes on any pending interrupt, masked or not: the token's setter, or the
-            // alarm.
-            cortex_m::asm::wfi();
-        }
-        if was_enabled {
-            // SAFETY: interrupts were enabled when `park` was called; enabling them
-            // again outside any critical section the caller holds restores that state.
-            unsafe { cortex_m::interrupt::enable() };
-        }
+        masked_park::park(&Primask, &self.token, || {
+            deadline.is_none_or(|deadline| self.arm(deadline))
+        });
     }
 
     fn unpark(&self, _worker: WorkerId) {
         // Release: what the unparker wrote before is visible after the park's Acquire.
         self.token.store(true, Ordering::Release);
+    }
+}
+
+/// This core's interrupts, through PRIMASK and `wfi`.
+struct Primask;
+
+impl masked_park::Interrupts for Primask {
+    fn mask(&self) -> bool {
+        let were_enabled = cortex_m::register::primask::read().is_active();
+        cortex_m::interrupt::disable();
+        were_enabled
+    }
+
+    fn wait_for_interrupt(&self) {
+        // Wakes on any pending interrupt, masked or not: the token's setter, or the
+        // alarm.
+        cortex_m::asm::wfi();
+    }
+
+    fn restore(&self, were_enabled: bool) {
+        if were_enabled {
+            // SAFETY: interrupts were enabled when `park` masked them; enabling them
+            // again, outside any critical section the caller holds, restores that state.
+            unsafe { cortex_m::interrupt::enable() };
+        }
     }
 }
 

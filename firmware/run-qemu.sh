@@ -14,6 +14,7 @@ export CARGO_TERM_COLOR=never
 # target, QEMU machine, CPU
 boards=(
     "thumbv7m-none-eabi lm3s6965evb cortex-m3"
+    "thumbv7em-none-eabihf mps2-an386 cortex-m4"
     "thumbv6m-none-eabi microbit cortex-m0"
 )
 programs=$(basename -s .rs src/bin/*.rs)

@@ -22,14 +22,20 @@ pub use cortex_m_rt::entry;
 #[cfg(microbit)]
 pub const BOARD: &str = "microbit (nRF51822, Cortex-M0)";
 /// The board the program was built for: the target decides (see `build.rs`).
-#[cfg(not(microbit))]
+#[cfg(mps2)]
+pub const BOARD: &str = "mps2-an386 (Cortex-M4F)";
+/// The board the program was built for: the target decides (see `build.rs`).
+#[cfg(not(any(microbit, mps2)))]
 pub const BOARD: &str = "lm3s6965evb (LM3S6965, Cortex-M3)";
 
 /// The core clock SysTick counts on the board.
 #[cfg(microbit)]
 const CORE_HZ: u32 = 16_000_000;
 /// The core clock SysTick counts on the board.
-#[cfg(not(microbit))]
+#[cfg(mps2)]
+const CORE_HZ: u32 = 25_000_000;
+/// The core clock SysTick counts on the board.
+#[cfg(not(any(microbit, mps2)))]
 const CORE_HZ: u32 = 12_000_000;
 
 /// The board's platform: SysTick clock and alarm, `wfi` park.

@@ -2,9 +2,9 @@
 //!
 //! How to run Ravelin on a Cortex-M microcontroller with no allocator. Every step below
 //! is what the programs in the repository's `firmware/` do; `firmware/run-qemu.sh` runs
-//! them under `qemu-system-arm` on a Cortex-M3 (`lm3s6965evb`, `thumbv7m-none-eabi`) and
-//! a Cortex-M0 (`microbit`, `thumbv6m-none-eabi`) and compares their output with
-//! `firmware/expected/`.
+//! them under `qemu-system-arm` on a Cortex-M3 (`lm3s6965evb`, `thumbv7m-none-eabi`), a
+//! Cortex-M4F (`mps2-an386`, `thumbv7em-none-eabihf`) and a Cortex-M0 (`microbit`,
+//! `thumbv6m-none-eabi`) and compares their output with `firmware/expected/`.
 //!
 //! ## Linking the kernel into a Cortex-M project
 //!

@@ -496,3 +496,53 @@ fn exponential_backoff_delays_restarts_without_stalling_the_other_children() {
     );
     assert_eq!(Backoff::None.delay(9), Duration::ZERO);
 }
+
+#[test]
+fn the_watchdog_is_not_fed_while_a_child_waits_out_a_backoff() {
+    world!();
+    static FEEDS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+    fn feed() {
+        FEEDS
+            .lock()
+            .unwrap()
+            .push(PLATFORM.now().as_nanos() / 1_000_000);
+    }
+    /// Checks in every 5 ms for 100 ms.
+    async fn beating(ctx: ChildContext) -> Exit {
+        for _ in 0..20 {
+            EXECUTOR.sleep(Duration::from_millis(5)).await;
+            ctx.check_in();
+        }
+        Ok(())
+    }
+    /// Fails at 25 ms on its first run; the backoff holds its restart until 75 ms.
+    async fn once(_ctx: ChildContext) -> Exit {
+        if PLATFORM.now().as_nanos() == 0 {
+            EXECUTOR.sleep(Duration::from_millis(25)).await;
+            return Err("once");
+        }
+        Ok(())
+    }
+    static BEATING: ChildSpec<256> = ChildSpec::new("beating", |s| {
+        let c = s.context();
+        s.spawn(beating(c))
+    })
+    .restart(Restart::Transient)
+    .check_in_every(Duration::from_millis(10));
+    static ONCE: ChildSpec<256> = ChildSpec::new("once", |s| {
+        let c = s.context();
+        s.spawn(once(c))
+    })
+    .restart(Restart::Transient);
+    static ROOT: Supervisor<2> = Supervisor::new("root", &EXECUTOR, [&BEATING, &ONCE])
+        .backoff(Backoff::Linear {
+            step: Duration::from_millis(50),
+            cap: Duration::from_millis(50),
+        })
+        .feed_watchdog(feed)
+        .on_event(record);
+    let mut root = EXECUTOR.spawn(ROOT.supervise());
+    assert_eq!(EXECUTOR.block_on(&mut root).unwrap(), Ok(()));
+    assert!(log().contains(&"75 start once".to_string()), "{:?}", log());
+    assert_eq!(*FEEDS.lock().unwrap(), [10, 20, 80, 90, 100]);
+}

@@ -50,10 +50,13 @@
 //! # A hardware watchdog
 //!
 //! [`Supervisor::feed_watchdog`] names a function the supervisor calls only at a
-//! liveness round in which every running child with a deadline had checked in: a root
-//! supervisor given the function that feeds the board's watchdog keeps the board alive
-//! exactly while its tree is healthy, and lets the watchdog reset it when a child hangs
-//! and its supervisor cannot bring it back, or the supervisor itself hangs.
+//! liveness round in which every child whose deadline came had checked in and no child
+//! waits out a backoff: a root supervisor given the function that feeds the board's
+//! watchdog keeps the board alive exactly while its tree is healthy, and lets the
+//! watchdog reset it when a child hangs and its supervisor cannot bring it back, or the
+//! supervisor itself hangs. Feeds come only with liveness rounds, so a tree that feeds a
+//! watchdog needs at least one child with a liveness period shorter than the
+//! watchdog's.
 //!
 //! ```
 //! use ravelin_hal::{Duration, TestPlatform};

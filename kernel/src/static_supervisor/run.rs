@@ -104,8 +104,9 @@ impl<const N: usize> Supervisor<N> {
         self
     }
 
-    /// Calling `feed` at each liveness round in which every running child with a
-    /// deadline had checked in (see the [module docs](super#a-hardware-watchdog)).
+    /// Calling `feed` at each liveness round in which every child whose deadline came
+    /// had checked in and none waits out a backoff (see the
+    /// [module docs](super#a-hardware-watchdog)).
     pub const fn feed_watchdog(mut self, feed: fn()) -> Self {
         self.feed_watchdog = Some(feed);
         self
@@ -200,6 +201,7 @@ impl<const N: usize> Supervisor<N> {
     /// last round (next deadline) or is cancelled and handled as a fault.
     async fn check_liveness(&'static self, tree: &mut Tree<N>) -> Result<(), Escalation> {
         let now = self.executor.timers().now();
+        let mut checked = 0;
         let mut healthy = true;
         for index in 0..N {
             let (Some(due), Some(period)) =
@@ -210,6 +212,7 @@ impl<const N: usize> Supervisor<N> {
             if due > now {
                 continue;
             }
+            checked += 1;
             let check_ins = self.children[index].liveness().check_ins();
             if check_ins != tree.seen[index] {
                 tree.seen[index] = check_ins;
@@ -222,7 +225,14 @@ impl<const N: usize> Supervisor<N> {
             }
             self.ended(tree, index, Some(Fault::MissedDeadline)).await?;
         }
-        if healthy && let Some(feed) = self.feed_watchdog {
+        // Healthy: some deadline came and was met, none was missed, and no child is
+        // waiting out a backoff (a wake-up for a restart alone checks nothing).
+        let recovering = tree.restart_at.iter().any(Option::is_some);
+        if checked > 0
+            && healthy
+            && !recovering
+            && let Some(feed) = self.feed_watchdog
+        {
             feed();
         }
         Ok(())

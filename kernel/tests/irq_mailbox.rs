@@ -78,7 +78,7 @@ fn a_producer_thread_never_loses_a_wake_up_of_the_executor() {
     static EXECUTOR: Executor = Executor::new(&PLATFORM);
     static MAILBOX: IrqMailbox<u32, 4> = IrqMailbox::new();
     static DONE: AtomicBool = AtomicBool::new(false);
-    const SENT: u32 = if cfg!(miri) { 200 } else { 20_000 };
+    const SENT: u32 = if cfg!(miri) { 200 } else { 2_000 };
     let (mut tx, mut rx) = MAILBOX.split().unwrap();
     let mut consumer = EXECUTOR.spawn(async move {
         let mut received = 0u32;

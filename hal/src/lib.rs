@@ -98,9 +98,13 @@
 extern crate std;
 
 pub mod clock;
+#[cfg(feature = "cortex-m")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cortex-m")))]
+pub mod cortex_m;
 #[cfg(feature = "embedded-hal")]
 #[cfg_attr(docsrs, doc(cfg(feature = "embedded-hal")))]
 pub mod delay;
+pub mod masked_park;
 pub mod park;
 pub mod platform;
 pub mod test_platform;

@@ -37,8 +37,12 @@ mod virtual_clock;
 pub use error::ClockError;
 
 use core::fmt;
+#[cfg(target_has_atomic = "ptr")]
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+// Cortex-M0 has no compare-and-swap: swap and fetch_add take a critical section there.
 use core::time::Duration;
+#[cfg(not(target_has_atomic = "ptr"))]
+use portable_atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::clock::Clock;
 use crate::park::Park;

@@ -8,6 +8,11 @@
 //! [`ProcPool`](lightproc::ProcPool). The `alloc` feature adds heap-backed spawn; `std`
 //! (the default) also catches panics at the poll boundary, turning them into values.
 //!
+//! On bare metal, [`static_supervisor`] supervises a tree fixed at build time with no
+//! allocator (faults are `Err`, cancellations and missed liveness deadlines), and
+//! [`irq_mailbox`] lets an interrupt handler feed a lightproc. [`firmware_guide`] is the
+//! guide for firmware authors.
+//!
 //! Everything that is not the product itself comes from the platform through
 //! `ravelin-hal`; every atomic and `UnsafeCell` goes through one shim module so the
 //! loom models in `loom-tests/` check the real code.
@@ -19,10 +24,15 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(not(loom))]
+pub mod firmware_guide;
+pub mod irq_mailbox;
 pub mod lightproc;
 pub mod mailbox;
 pub mod registry;
 pub mod sched;
+#[cfg(not(loom))]
+pub mod static_supervisor;
 #[cfg(feature = "alloc")]
 pub mod supervisor;
 mod sync;

@@ -14,8 +14,12 @@
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-#[cfg(not(loom))]
+#[cfg(all(not(loom), target_has_atomic = "ptr"))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+// Cortex-M0 (thumbv6m) has loads and stores but no compare-and-swap: portable-atomic's
+// types take a critical section for each read-modify-write there.
+#[cfg(all(not(loom), not(target_has_atomic = "ptr")))]
+pub(crate) use portable_atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 // What only the multi-worker scheduler (feature `alloc`) uses: the idle protocol's fence,
 // and the run queue's cursors: two u32 in an AtomicU64 where the target has 64-bit
@@ -50,7 +54,10 @@ pub(crate) use core::cell::UnsafeCell as UnsafeStorageCell;
 /// Atomics that are not part of any concurrent protocol (unique ids), so loom need not
 /// see them and they can live in `static`s under loom too.
 pub(crate) mod untracked {
+    #[cfg(target_has_atomic = "ptr")]
     pub(crate) use core::sync::atomic::{AtomicUsize, Ordering};
+    #[cfg(not(target_has_atomic = "ptr"))]
+    pub(crate) use portable_atomic::{AtomicUsize, Ordering};
 }
 
 /// `core::cell::UnsafeCell` with loom's access API.

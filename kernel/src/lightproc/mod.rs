@@ -58,6 +58,10 @@ pub use runnable::Runnable;
 pub use schedule::{Schedule, ScheduleReason};
 pub use stack::{ProcId, ProcStack};
 
+/// Bytes of the part of every lightproc that does not depend on its future (state word,
+/// vtable, join waker, id and name, run-queue link), for sizing and footprint reports.
+pub const HEADER_SIZE: usize = core::mem::size_of::<header::Header>();
+
 static_assertions::assert_impl_all!(Runnable: Send, Sync);
 static_assertions::assert_impl_all!(ProcHandle<u32>: Send, Sync, Unpin);
 static_assertions::assert_not_impl_any!(ProcHandle<*const u8>: Send, Sync);

@@ -1,0 +1,48 @@
+//! The footprint twin: the smallest program that spawns, sleeps, joins and meets a full
+//! pool, written once on Ravelin (this file) and once on Embassy's executor
+//! (`twin-embassy/`), so `footprint.sh` compares the two builds. Same output from both.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use ravelin_firmware::{PLATFORM, check, entry, exceptions, finish, log, now_ms, start};
+use ravelin_hal::Duration;
+use ravelin_kernel::lightproc::ProcPool;
+use ravelin_kernel::sched::Executor;
+
+static EXECUTOR: Executor = Executor::new(&PLATFORM);
+static POOL: ProcPool<4, 128> = ProcPool::new();
+static ORDER: AtomicU32 = AtomicU32::new(0);
+
+exceptions!();
+
+async fn sleeper(id: u32, millis: u64) {
+    EXECUTOR.sleep(Duration::from_millis(millis)).await;
+    log!("sleeper {} woke at {} ms", id, now_ms());
+    ORDER.store(ORDER.load(Ordering::Relaxed) * 10 + id, Ordering::Relaxed);
+}
+
+#[entry]
+fn main() -> ! {
+    start("twin");
+    let handles =
+        [(1, 30), (2, 10), (3, 20)].map(|(id, ms)| EXECUTOR.spawn_in(&POOL, sleeper(id, ms)));
+    for handle in handles {
+        match handle {
+            Ok(mut handle) => check!(EXECUTOR.block_on(&mut handle).is_ok(), "joined"),
+            Err(_) => check!(false, "spawned"),
+        }
+    }
+    check!(ORDER.load(Ordering::Relaxed) == 231, "deadline order");
+    let mut refused = 0;
+    let mut kept = [const { None }; 5];
+    for slot in &mut kept {
+        match EXECUTOR.spawn_in(&POOL, sleeper(9, 1_000)) {
+            Ok(handle) => *slot = Some(handle),
+            Err(_) => refused += 1,
+        }
+    }
+    check!(refused == 1, "a full pool refused the fifth spawn");
+    finish()
+}

@@ -30,6 +30,7 @@ pub mod irq_mailbox;
 pub mod lightproc;
 pub mod mailbox;
 pub mod registry;
+pub mod restart;
 pub mod sched;
 #[cfg(not(loom))]
 pub mod static_supervisor;

@@ -31,7 +31,7 @@ use super::context::StopSignal;
 use super::control::Command;
 use super::events::{ChildWaker, Events, Exited};
 use super::spec::{ChildSpec, SupervisorSpec};
-use super::{ChildContext, Fault, Lifecycle, Restart, Strategy};
+use super::{ChildContext, Fault, Lifecycle, Restart};
 use crate::lightproc::ProcHandle;
 
 /// Runs a supervisor until it is stopped (`Ok`) or gives up (`Err(Escalated)`).
@@ -275,12 +275,7 @@ impl Supervisor {
             outcome: outcome.as_ref().map(|_| ()),
             restarts: child.restarts,
         });
-        let restart = match restart_type {
-            Restart::Permanent => true,
-            Restart::Transient => outcome.is_err(),
-            Restart::Temporary => false,
-        };
-        if !restart {
+        if !restart_type.restarts(outcome.is_err()) {
             if restart_type == Restart::Temporary {
                 self.children[slot] = None;
             }
@@ -325,11 +320,7 @@ impl Supervisor {
             self.spec.backoff.delay(child.in_a_row)
         };
         // The strategy's targets: the live children in `targets`.
-        let targets = match self.spec.strategy {
-            Strategy::OneForOne => slot..slot + 1,
-            Strategy::OneForAll => 0..self.children.len(),
-            Strategy::RestForOne => slot..self.children.len(),
-        };
+        let targets = self.spec.strategy.restarted(slot, self.children.len());
         let mut stopped_others = false;
         for target in targets.clone().rev() {
             if target != slot {

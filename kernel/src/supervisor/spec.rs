@@ -11,68 +11,7 @@ use core::pin::Pin;
 use ravelin_hal::Duration;
 
 use super::{ChildContext, Fault, Lifecycle};
-
-/// When a child that ended is started again (OTP's restart types).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Restart {
-    /// Always restarted, whether it failed or returned `Ok`.
-    #[default]
-    Permanent,
-    /// Restarted only after a failure.
-    Transient,
-    /// Never restarted; it is removed when it ends.
-    Temporary,
-}
-
-/// Which children restart when one fails (OTP's strategies).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Strategy {
-    /// Only the child that ended.
-    #[default]
-    OneForOne,
-    /// Every child: the others are stopped (in reverse start order), then all start
-    /// again in order.
-    OneForAll,
-    /// The child that ended and every child started after it.
-    RestForOne,
-}
-
-/// The delay before a restart, by how many restarts in a row the child has had.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Backoff {
-    /// Restart at once.
-    #[default]
-    None,
-    /// `step × n` for the n-th restart in a row, at most `cap`.
-    Linear {
-        /// Added per restart.
-        step: Duration,
-        /// The longest delay.
-        cap: Duration,
-    },
-    /// `base × 2^(n−1)` for the n-th restart in a row, at most `cap`.
-    Exponential {
-        /// The first delay.
-        base: Duration,
-        /// The longest delay.
-        cap: Duration,
-    },
-}
-
-impl Backoff {
-    /// The delay before the `n`-th restart in a row (`n` ≥ 1).
-    pub fn delay(&self, n: u32) -> Duration {
-        let n = n.max(1);
-        match *self {
-            Self::None => Duration::ZERO,
-            Self::Linear { step, cap } => step.saturating_mul(n).min(cap),
-            Self::Exponential { base, cap } => {
-                let factor = 1u32.checked_shl(n - 1).unwrap_or(u32::MAX);
-                base.saturating_mul(factor).min(cap)
-            }
-        }
-    }
-}
+pub use crate::restart::{Backoff, Restart, Strategy};
 
 /// At most `max_restarts` restarts within any window of `period` (OTP's intensity and
 /// period); one more and the supervisor gives up and fails to its parent.

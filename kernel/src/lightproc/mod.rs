@@ -51,6 +51,8 @@ mod waker;
 pub use builder::Builder;
 #[cfg(feature = "alloc")]
 pub use builder::spawn;
+#[cfg(feature = "alloc")]
+pub(crate) use cell::{heap_cell_scheduler_offset, heap_cell_size};
 pub use error::{JoinError, Panic, SpawnError};
 pub use handle::ProcHandle;
 pub use pool::{ProcPool, SLOT_ALIGN};

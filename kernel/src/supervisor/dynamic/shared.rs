@@ -1,0 +1,119 @@
+//! [`Shared`]: what a dynamic supervisor's handles, its loop and its children share:
+//! the spec, the table of children and the queue of exit events.
+
+use alloc::string::String;
+use core::task::{Poll, Waker};
+
+use ravelin_hal::Duration;
+
+use super::host::ProcPtr;
+use super::slab::Slab;
+use super::{ChildId, Factory};
+use crate::supervisor::queue::WakeQueue;
+use crate::supervisor::{Fault, Intensity, Restart};
+use crate::sync::Mutex;
+use crate::sync::untracked::{AtomicUsize, Ordering};
+
+/// What reaches the supervisor's loop.
+pub(crate) enum Event {
+    /// An incarnation of the child `id` ended; it waits for the verdict.
+    Exited {
+        id: ChildId,
+        outcome: Result<(), Fault>,
+    },
+    /// The last running child of a supervisor that is shutting down went away.
+    AllGone,
+}
+
+/// The table and the flag that closes it, under one lock.
+pub(crate) struct Table<M, const N: usize> {
+    pub(crate) children: Slab<ProcPtr<M, N>>,
+    /// Set while the supervisor is not running (before its start, while it shuts down,
+    /// after it stopped): new children are refused.
+    pub(crate) closed: bool,
+}
+
+/// The shared state.
+pub(crate) struct Shared<X, A, M, const N: usize, Fac> {
+    pub(crate) name: String,
+    pub(crate) exec: X,
+    pub(crate) factory: Fac,
+    pub(crate) restart: Restart,
+    pub(crate) intensity: Intensity,
+    pub(crate) grace: Duration,
+    pub(crate) table: Mutex<Table<M, N>>,
+    events: WakeQueue<Event>,
+    /// Child procs whose future has not been dropped yet.
+    live: crate::sync::AtomicUsize,
+    /// Set while shutting down, so the last child to go reports `AllGone`.
+    draining: crate::sync::AtomicBool,
+    pub(crate) restarts: AtomicUsize,
+    pub(crate) escalations: AtomicUsize,
+    _arg: core::marker::PhantomData<fn(A)>,
+}
+
+impl<X, A, M: 'static, const N: usize, Fac: Factory<A, M, N>> Shared<X, A, M, N, Fac> {
+    pub(crate) fn new(
+        name: String,
+        exec: X,
+        factory: Fac,
+        restart: Restart,
+        intensity: Intensity,
+        grace: Duration,
+    ) -> Self {
+        Self {
+            name,
+            exec,
+            factory,
+            restart,
+            intensity,
+            grace,
+            table: Mutex::new(Table {
+                children: Slab::new(),
+                closed: true,
+            }),
+            events: WakeQueue::default(),
+            live: crate::sync::AtomicUsize::new(0),
+            draining: crate::sync::AtomicBool::new(false),
+            restarts: AtomicUsize::new(0),
+            escalations: AtomicUsize::new(0),
+            _arg: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<X, A, M, const N: usize, Fac> Shared<X, A, M, N, Fac> {
+    /// A child reports the end of an incarnation.
+    pub(crate) fn exited(&self, id: ChildId, outcome: Result<(), Fault>) {
+        self.events.push(Event::Exited { id, outcome });
+    }
+
+    /// The next event, or `Pending` with `waker` registered.
+    pub(crate) fn poll_event(&self, waker: &Waker) -> Poll<Event> {
+        self.events.poll_next(waker)
+    }
+
+    /// A child proc was made.
+    pub(crate) fn child_made(&self) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A child's future was dropped; the last one during a shutdown tells the loop.
+    pub(crate) fn child_gone(&self) {
+        // SeqCst with `start_draining`/`live`: either this sees `draining`, or the loop
+        // sees the count this leaves.
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 && self.draining.load(Ordering::SeqCst) {
+            self.events.push(Event::AllGone);
+        }
+    }
+
+    /// Child procs whose future is still there.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    /// From now on the last child to go reports `AllGone` (or `on` false: stops that).
+    pub(crate) fn set_draining(&self, on: bool) {
+        self.draining.store(on, Ordering::SeqCst);
+    }
+}

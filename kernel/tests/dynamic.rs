@@ -401,6 +401,39 @@ fn full_mailboxes_hand_back_and_ids_go_stale() {
 }
 
 #[test]
+fn try_send_all_reaches_every_child_and_counts_refusals() {
+    static PLATFORM: TestPlatform = TestPlatform::new(1);
+    static EXECUTOR: Executor = Executor::new(&PLATFORM);
+    PLATFORM.set_auto_advance(true);
+
+    let records = Records::new(200);
+    let r = records.clone();
+    let sup = DynamicBuilder::new("broadcast").build(
+        EXECUTOR.spawner(),
+        move |_: ChildInfo, i: usize, inbox: Inbox<Msg, 8>| body(r.clone(), i, inbox),
+    );
+    let mut system = System::start(
+        EXECUTOR.spawner(),
+        SupervisorSpec::new("root").child(sup.child_spec()),
+    );
+    settle(&EXECUTOR);
+    let children: Vec<_> = (0..200).map(|i| sup.start_child(i).unwrap()).collect();
+    for _ in 0..8 {
+        children[7].try_send(Msg::Count).unwrap(); // full before the broadcast
+    }
+    let report = sup.try_send_all(|| Msg::Count);
+    assert_eq!((report.sent, report.full, report.closed), (199, 1, 0));
+    settle(&EXECUTOR);
+    for i in 0..200 {
+        let expected = if i == 7 { 8 } else { 1 };
+        assert_eq!(records.counted[i].load(SeqCst), expected, "child {i}");
+    }
+    system.stop();
+    assert_eq!(EXECUTOR.block_on(system.root_handle()).unwrap(), Ok(()));
+    assert_eq!(sup.try_send_all(|| Msg::Count), Default::default());
+}
+
+#[test]
 fn a_stubborn_child_is_cancelled_after_the_grace_period() {
     static PLATFORM: TestPlatform = TestPlatform::new(1);
     static EXECUTOR: Executor = Executor::new(&PLATFORM);

@@ -207,6 +207,36 @@ where
         }
     }
 
+    /// Sends every child in the table one message made by `message`, with `try_send`:
+    /// O(n), and nothing allocated. The table is locked only while the next batch of
+    /// children is picked, so children may start and stop meanwhile (one started during
+    /// the pass may or may not get a message). A message a child's mailbox refuses is
+    /// dropped and counted in the report, never lost silently.
+    pub fn try_send_all(&self, mut message: impl FnMut() -> M) -> SendAllReport {
+        const BATCH: usize = 64;
+        let mut report = SendAllReport::default();
+        let mut next = 0;
+        loop {
+            let mut batch = heapless::Vec::<ProcPtr<M, N>, BATCH>::new();
+            next = self
+                .shared
+                .table
+                .lock()
+                .children
+                .clone_from(next, &mut batch);
+            if batch.is_empty() {
+                return report;
+            }
+            for child in batch {
+                match child.ring().try_send(message()) {
+                    Ok(()) => report.sent += 1,
+                    Err(TrySendError::Full(_)) => report.full += 1,
+                    Err(TrySendError::Closed(_)) => report.closed += 1,
+                }
+            }
+        }
+    }
+
     /// Children in the table now.
     pub fn count(&self) -> usize {
         self.shared.table.lock().children.len()
@@ -234,6 +264,17 @@ impl<X, A, M, const N: usize, Fac: Factory<A, M, N>> fmt::Debug
             .field("name", &self.shared.name)
             .finish_non_exhaustive()
     }
+}
+
+/// What [`DynamicSupervisor::try_send_all`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendAllReport {
+    /// Children that got their message.
+    pub sent: usize,
+    /// Children whose mailbox was full (their message was dropped).
+    pub full: usize,
+    /// Children that were stopping (their message was dropped).
+    pub closed: usize,
 }
 
 /// What one dynamic child costs in memory; see

@@ -109,7 +109,7 @@ use core::future::Future;
 
 pub use child::Inbox;
 pub use error::StartError;
-pub use handle::{ChildBytes, ChildRef, DynamicBuilder, DynamicSupervisor};
+pub use handle::{ChildBytes, ChildRef, DynamicBuilder, DynamicSupervisor, SendAllReport};
 
 /// A dynamic child's id in its supervisor: a slot and the slot's generation, so an id
 /// of a child that was removed never reaches the child that reuses its slot.

@@ -100,6 +100,26 @@ impl<P> Slab<P> {
     /// The size of one slot: what the table holds per child.
     pub(crate) const SLOT_SIZE: usize = core::mem::size_of::<Slot<P>>();
 
+    /// Clones values into `out`, from slot `start` on, until `out` is full; returns the
+    /// slot to start from next time (the table's length once every slot was seen).
+    pub(crate) fn clone_from<const K: usize>(
+        &self,
+        start: usize,
+        out: &mut heapless::Vec<P, K>,
+    ) -> usize
+    where
+        P: Clone,
+    {
+        let mut index = start;
+        while index < self.slots.len() && !out.is_full() {
+            if let Some(value) = &self.slots[index].value {
+                let _ = out.push(value.clone());
+            }
+            index += 1;
+        }
+        index
+    }
+
     /// Takes every value out (each slot gets a new generation), in slot order.
     pub(crate) fn take_all(&mut self) -> Vec<P> {
         let mut taken = Vec::with_capacity(self.len);

@@ -10,12 +10,15 @@
 //! - [`idle`]: CPU time of an idle runtime;
 //! - [`mailbox`]: mailbox send + receive on one thread, and heap allocations per message;
 //! - [`ping_pong`]: round trips between two processes on [`WORKERS`] workers;
-//! - [`restart`]: a supervisor restarting a failing child on [`WORKERS`] workers.
+//! - [`restart`]: a supervisor restarting a failing child on [`WORKERS`] workers;
+//! - [`scale`]: a million idle processes with 8-slot mailboxes: memory, spawn, delivery
+//!   and shutdown per process.
 
 pub mod idle;
 pub mod mailbox;
 pub mod ping_pong;
 pub mod restart;
+pub mod scale;
 pub mod spawn;
 pub mod spawn_multi;
 pub mod steal;

@@ -1,0 +1,411 @@
+//! Scale: `n` idle processes, each able to receive (an 8-slot mailbox of 16-byte
+//! messages), on all [`WORKERS`] workers; Ravelin's children of one dynamic supervisor
+//! beside Tokio tasks that each own an `mpsc` channel of capacity 8.
+//!
+//! For each runtime, [`measure`] reports:
+//! - resident memory per process: the growth of the process's RSS (`/proc/self/statm`)
+//!   from before the first spawn to when every process has started, divided by `n`;
+//! - heap allocations and bytes per process asked for on the spawning thread (the
+//!   counting allocator; the processes allocate nothing when they first run);
+//! - spawn time per process: from the first spawn until every process has run once and
+//!   waits for a message; the benchmark's own thread spawns them all (from outside the
+//!   runtime, through its injection queue), in both runtimes;
+//! - delivery time per process: one message sent to every process until every one has
+//!   received it;
+//! - shutdown time per process: until every process has ended (Ravelin: the supervision
+//!   tree is stopped and its dynamic supervisor closes every mailbox; Tokio: every
+//!   sender is dropped, so every `recv` yields `None`).
+//!
+//! Each runtime should be measured in a fresh process ([`run_child`] and [`in_child`]),
+//! so that memory freed by one is not reused by the next and does not hide its RSS.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use ravelin_kernel::supervisor::dynamic::{ChildInfo, DynamicBuilder, Inbox};
+use ravelin_kernel::supervisor::{Fault, SupervisorSpec, System};
+
+use super::WORKERS;
+use crate::alloc_count;
+use crate::peer_rt::tokio_multi_thread;
+use crate::ravelin_rt::RavelinRuntime;
+
+/// The message every process gets: 16 bytes.
+pub type Message = [u64; 2];
+
+/// Mailbox slots per process.
+pub const SLOTS: usize = 8;
+
+/// The runtimes measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// Ravelin: children of one dynamic supervisor, each one allocation with its mailbox.
+    Ravelin,
+    /// Tokio `multi_thread`: a task owning the receiver of an `mpsc::channel(8)`.
+    Tokio,
+}
+
+impl Runtime {
+    /// Every runtime, in table order.
+    pub const ALL: [Runtime; 2] = [Runtime::Ravelin, Runtime::Tokio];
+
+    /// The name used on the command line and in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ravelin => "ravelin",
+            Self::Tokio => "tokio",
+        }
+    }
+
+    /// The runtime called `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// What one process is, for tables.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Ravelin => "Ravelin dynamic-supervisor child, 8-slot mailbox",
+            Self::Tokio => "Tokio task + mpsc::channel(8)",
+        }
+    }
+}
+
+/// What [`measure`] reports, per process.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Figures {
+    /// Processes.
+    pub n: usize,
+    /// Resident memory per process, bytes.
+    pub rss_bytes: f64,
+    /// Heap bytes asked for per process (spawning thread).
+    pub heap_bytes: f64,
+    /// Heap allocations per process (spawning thread).
+    pub allocations: f64,
+    /// The spawn calls alone, per process (the processes start meanwhile, on the
+    /// workers).
+    pub spawn_calls: Duration,
+    /// Spawn until every process has started, per process.
+    pub spawn: Duration,
+    /// One message to every process, per process.
+    pub deliver: Duration,
+    /// Shutdown until every process ended, per process.
+    pub shutdown: Duration,
+}
+
+impl Figures {
+    /// One line, `key=value` separated by spaces (what [`in_child`] prints).
+    pub fn to_line(&self) -> String {
+        format!(
+            "n={} rss={:.1} heap={:.1} allocs={:.3} calls_ns={:.1} spawn_ns={:.1} deliver_ns={:.1} shutdown_ns={:.1}",
+            self.n,
+            self.rss_bytes,
+            self.heap_bytes,
+            self.allocations,
+            self.spawn_calls.as_secs_f64() * 1e9,
+            self.spawn.as_secs_f64() * 1e9,
+            self.deliver.as_secs_f64() * 1e9,
+            self.shutdown.as_secs_f64() * 1e9,
+        )
+    }
+
+    /// Parses [`to_line`](Self::to_line)'s output.
+    pub fn from_line(line: &str) -> Option<Self> {
+        let get = |key: &str| -> Option<f64> {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
+                .parse()
+                .ok()
+        };
+        let ns = |key: &str| get(key).map(|v| Duration::from_nanos(v as u64));
+        Some(Self {
+            n: get("n")? as usize,
+            rss_bytes: get("rss")?,
+            heap_bytes: get("heap")?,
+            allocations: get("allocs")?,
+            spawn_calls: ns("calls_ns")?,
+            spawn: ns("spawn_ns")?,
+            deliver: ns("deliver_ns")?,
+            shutdown: ns("shutdown_ns")?,
+        })
+    }
+}
+
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+static ENDED: AtomicUsize = AtomicUsize::new(0);
+
+/// Waits (sleeping briefly between looks) until `counter` reaches `target`.
+fn wait_for(counter: &AtomicUsize, target: usize) {
+    while counter.load(Relaxed) < target {
+        std::thread::sleep(Duration::from_micros(50));
+    }
+}
+
+/// Resident memory of this process, bytes.
+pub fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: `sysconf` only reads a configuration value.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * usize::try_from(page).unwrap_or(4096)
+}
+
+fn per(total: Duration, n: usize) -> Duration {
+    total / u32::try_from(n.max(1)).unwrap_or(u32::MAX)
+}
+
+/// Measures `runtime` with `n` processes in this process.
+pub fn measure(runtime: Runtime, n: usize) -> Figures {
+    STARTED.store(0, Relaxed);
+    RECEIVED.store(0, Relaxed);
+    ENDED.store(0, Relaxed);
+    match runtime {
+        Runtime::Ravelin => ravelin(n),
+        Runtime::Tokio => tokio(n),
+    }
+}
+
+async fn ravelin_child(mut inbox: Inbox<Message, SLOTS>) -> Result<(), Fault> {
+    STARTED.fetch_add(1, Relaxed);
+    while let Some(message) = inbox.recv().await {
+        RECEIVED.fetch_add(std::hint::black_box(message)[0] as usize, Relaxed);
+    }
+    ENDED.fetch_add(1, Relaxed);
+    Ok(())
+}
+
+fn ravelin(n: usize) -> Figures {
+    let runtime = RavelinRuntime::new(WORKERS);
+    let scheduler = runtime.scheduler().clone();
+    let sup = DynamicBuilder::new("scale")
+        .shutdown_grace(Duration::from_secs(60))
+        .build(
+            scheduler.clone(),
+            |_: ChildInfo, _: (), inbox: Inbox<Message, SLOTS>| ravelin_child(inbox),
+        );
+    let mut system = System::start(
+        scheduler,
+        SupervisorSpec::new("root").child(sup.child_spec()),
+    );
+    while !sup.is_running() {
+        std::thread::sleep(Duration::from_micros(50));
+    }
+
+    let rss_before = rss_bytes();
+    let start = Instant::now();
+    let ((), counts) = alloc_count::count(|| {
+        for _ in 0..n {
+            // The returned address is not kept: the supervisor's table reaches every
+            // child (see the delivery below).
+            drop(sup.start_child(()).expect("the supervisor runs"));
+        }
+    });
+    let spawn_calls = start.elapsed();
+    wait_for(&STARTED, n);
+    let spawn = start.elapsed();
+    let rss = rss_bytes().saturating_sub(rss_before);
+
+    let start = Instant::now();
+    let delivered = sup.try_send_all(|| [1, 0]);
+    assert_eq!(delivered.sent, n, "every mailbox had room");
+    wait_for(&RECEIVED, n);
+    let deliver = start.elapsed();
+
+    let start = Instant::now();
+    system.stop();
+    wait_for(&ENDED, n);
+    while !system.is_finished() {
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    let shutdown = start.elapsed();
+    let outcome = Pin::new(system.root_handle()).poll(&mut Context::from_waker(Waker::noop()));
+    assert!(
+        matches!(outcome, Poll::Ready(Ok(Ok(())))),
+        "the tree stopped cleanly"
+    );
+    drop(runtime);
+    figures(n, rss, counts, [spawn_calls, spawn, deliver, shutdown])
+}
+
+fn tokio(n: usize) -> Figures {
+    let runtime = tokio_multi_thread(WORKERS);
+    let handle = runtime.handle().clone();
+    let rss_before = rss_bytes();
+    let start = Instant::now();
+    let (senders, counts) = alloc_count::count(|| {
+        let mut senders = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(SLOTS);
+            drop(handle.spawn(async move {
+                STARTED.fetch_add(1, Relaxed);
+                while let Some(message) = rx.recv().await {
+                    RECEIVED.fetch_add(std::hint::black_box(message)[0] as usize, Relaxed);
+                }
+                ENDED.fetch_add(1, Relaxed);
+            }));
+            senders.push(tx);
+        }
+        senders
+    });
+    let spawn_calls = start.elapsed();
+    wait_for(&STARTED, n);
+    let spawn = start.elapsed();
+    let rss = rss_bytes().saturating_sub(rss_before);
+
+    let start = Instant::now();
+    for tx in &senders {
+        tx.try_send([1, 0]).expect("every channel had room");
+    }
+    wait_for(&RECEIVED, n);
+    let deliver = start.elapsed();
+
+    let start = Instant::now();
+    drop(senders);
+    wait_for(&ENDED, n);
+    let shutdown = start.elapsed();
+    drop(runtime);
+    figures(n, rss, counts, [spawn_calls, spawn, deliver, shutdown])
+}
+
+fn figures(
+    n: usize,
+    rss: usize,
+    counts: alloc_count::Counts,
+    [spawn_calls, spawn, deliver, shutdown]: [Duration; 4],
+) -> Figures {
+    Figures {
+        n,
+        rss_bytes: rss as f64 / n as f64,
+        heap_bytes: counts.bytes as f64 / n as f64,
+        allocations: counts.allocations as f64 / n as f64,
+        spawn_calls: per(spawn_calls, n),
+        spawn: per(spawn, n),
+        deliver: per(deliver, n),
+        shutdown: per(shutdown, n),
+    }
+}
+
+/// The argument that makes a benchmark binary run [`in_child`] instead of its table.
+pub const CHILD_FLAG: &str = "--scale-child";
+
+/// Measures `runtime` with `n` processes in a fresh process: runs `exe` (a binary whose
+/// `main` calls [`in_child`] first) with [`CHILD_FLAG`], and parses what it prints.
+pub fn run_child(exe: &std::path::Path, runtime: Runtime, n: usize) -> Result<Figures, String> {
+    let output = Command::new(exe)
+        .args([CHILD_FLAG, runtime.name(), &n.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "{} failed ({}): {}",
+            runtime.name(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    stdout
+        .lines()
+        .find_map(Figures::from_line)
+        .ok_or_else(|| format!("{}: no figures in {stdout:?}", runtime.name()))
+}
+
+/// If this process was started by [`run_child`] (its arguments are [`CHILD_FLAG`], a
+/// runtime and `n`), measures, prints the figures and returns `true`: the caller should
+/// then exit.
+pub fn in_child(args: &[String]) -> bool {
+    let [flag, runtime, n] = args else {
+        return false;
+    };
+    if flag != CHILD_FLAG {
+        return false;
+    }
+    let (Some(runtime), Ok(n)) = (Runtime::from_name(runtime), n.parse::<usize>()) else {
+        eprintln!("usage: {CHILD_FLAG} <ravelin|tokio> <n>");
+        std::process::exit(2);
+    };
+    println!("{}", measure(runtime, n.max(1)).to_line());
+    true
+}
+
+/// Erlang's figures, from `erl` if it is installed here: `Ok((bytes, spawn, deliver))`
+/// per process, or why not.
+pub fn erlang(n: usize) -> Result<(f64, Duration, Duration), String> {
+    let script = format!(
+        "N = {n}, \
+         Self = self(), \
+         Loop = fun() -> receive {{msg, _}} -> Self ! got, receive stop -> ok end end end, \
+         erlang:garbage_collect(), M0 = erlang:memory(total), \
+         T0 = erlang:monotonic_time(nanosecond), \
+         Ps = [spawn(Loop) || _ <- lists:seq(1, N)], \
+         T1 = erlang:monotonic_time(nanosecond), M1 = erlang:memory(total), \
+         [P ! {{msg, <<0:128>>}} || P <- Ps], \
+         [receive got -> ok end || _ <- Ps], \
+         T2 = erlang:monotonic_time(nanosecond), \
+         io:format(\"erl bytes=~p spawn_ns=~p deliver_ns=~p~n\", \
+                   [(M1 - M0) div N, (T1 - T0) div N, (T2 - T1) div N]), \
+         halt()."
+    );
+    let output = Command::new("erl")
+        .args(["+P", "2000000", "-noshell", "-eval", &script])
+        .output()
+        .map_err(|e| format!("erl is not installed here ({e})"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("erl "))
+        .ok_or_else(|| format!("erl printed no figures: {}", stdout.trim()))?;
+    let get = |key: &str| -> Option<f64> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
+            .parse()
+            .ok()
+    };
+    match (get("bytes"), get("spawn_ns"), get("deliver_ns")) {
+        (Some(bytes), Some(spawn), Some(deliver)) => Ok((
+            bytes,
+            Duration::from_nanos(spawn as u64),
+            Duration::from_nanos(deliver as u64),
+        )),
+        _ => Err(format!("erl printed {line:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_survive_their_line() {
+        let figures = Figures {
+            n: 10,
+            rss_bytes: 368.0,
+            heap_bytes: 352.5,
+            allocations: 1.0,
+            spawn_calls: Duration::from_nanos(200),
+            spawn: Duration::from_nanos(250),
+            deliver: Duration::from_nanos(120),
+            shutdown: Duration::from_nanos(90),
+        };
+        assert_eq!(Figures::from_line(&figures.to_line()), Some(figures));
+    }
+
+    #[test]
+    fn both_runtimes_reach_every_process() {
+        for runtime in Runtime::ALL {
+            let figures = measure(runtime, 1000);
+            assert_eq!(figures.n, 1000);
+            assert_eq!(RECEIVED.load(Relaxed), 1000, "{runtime:?}");
+            assert_eq!(ENDED.load(Relaxed), 1000, "{runtime:?}");
+        }
+    }
+}

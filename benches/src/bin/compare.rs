@@ -12,8 +12,10 @@
 //! multi-threaded runtime; work stealing (1,000,000 small procs from one worker, once per
 //! round; 100,000 with `--quick`); heap counts; mailbox send + receive on one thread, and
 //! heap counts per message; ping-pong round trips on all workers; supervisor restart
-//! latency on all workers; idle cost, measured last, with every other runtime dropped,
-//! over 10 s (2 s with `--quick`).
+//! latency on all workers; scale (1,000,000 idle procs with 8-slot mailboxes; 100,000
+//! with `--quick`; each runtime once, in a fresh process: see the `scale` binary for
+//! the full table); idle cost, measured last, with every other runtime dropped, over
+//! 10 s (2 s with `--quick`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -27,6 +29,7 @@ use ravelin_benches::workloads::ping_pong::{
     self, CrossbeamPingPong, RactorPingPong, RavelinPingPong, TokioPingPong,
 };
 use ravelin_benches::workloads::restart::{self, RactorRestart, RavelinRestart, TokioRespawn};
+use ravelin_benches::workloads::scale;
 use ravelin_benches::workloads::spawn::{
     AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, TokioCurrentThread,
 };
@@ -52,6 +55,10 @@ struct Config {
     steal_rounds: usize,
     /// How long each idle runtime is watched.
     idle_window: Duration,
+    /// Idle processes per runtime in the scale rows (each runtime in a fresh process).
+    scale_procs: usize,
+    /// Interleaved rounds of the scale rows (odd).
+    scale_rounds: usize,
 }
 
 impl Config {
@@ -78,6 +85,8 @@ impl Config {
                 steal_procs: steal::PROCS,
                 steal_rounds: 9,
                 idle_window: Duration::from_secs(2),
+                scale_procs: 100_000,
+                scale_rounds: 3,
             }
         } else {
             Self {
@@ -87,6 +96,8 @@ impl Config {
                 steal_procs: steal::PROCS_FULL,
                 steal_rounds: 7,
                 idle_window: Duration::from_secs(10),
+                scale_procs: 1_000_000,
+                scale_rounds: 3,
             }
         }
     }
@@ -467,6 +478,52 @@ fn restart_rows(config: &Config) -> Vec<Row> {
         .collect()
 }
 
+/// Scale: idle processes with 8-slot mailboxes, each runtime in a fresh process (this
+/// program, run again with the scale child flag).
+fn scale_rows(config: &Config) -> Vec<Row> {
+    let n = config.scale_procs;
+    let measured = std::env::current_exe()
+        .map_err(|e| e.to_string())
+        .and_then(|exe| scale::measure_interleaved(&exe, n, config.scale_rounds))
+        .map(|figures| (figures[0], figures[1]));
+    let (ours, tokio) = match measured {
+        Ok(figures) => figures,
+        Err(why) => {
+            return vec![Row {
+                workload: format!("scale: {n} idle procs with 8-slot mailboxes"),
+                ravelin: "not measured".to_string(),
+                peer: why,
+                ratio: String::new(),
+            }];
+        }
+    };
+    let peer = "Tokio task + mpsc(8)";
+    let ns = |d: Duration| d.as_secs_f64() * 1e9;
+    let time_row = |what: &str, a: Duration, b: Duration| Row {
+        workload: format!("scale, {n} idle procs, 8-slot mailboxes, {WORKERS} workers: {what}"),
+        ravelin: format!("{:.1} ns", ns(a)),
+        peer: format!("{:.1} ns ({peer})", ns(b)),
+        ratio: format!("{:.2}", ns(a) / ns(b)),
+    };
+    vec![
+        Row {
+            workload: format!("scale, {n} idle procs, 8-slot mailboxes: RSS per proc"),
+            ravelin: format!("{:.0} B", ours.rss_bytes),
+            peer: format!("{:.0} B ({peer})", tokio.rss_bytes),
+            ratio: format!("{:.2}", ours.rss_bytes / tokio.rss_bytes),
+        },
+        Row {
+            workload: format!("scale, {n} idle procs: heap allocations per proc"),
+            ravelin: format!("{:.2}", ours.allocations),
+            peer: format!("{:.2} ({peer})", tokio.allocations),
+            ratio: String::new(),
+        },
+        time_row("spawn until started", ours.spawn, tokio.spawn),
+        time_row("one message to every proc", ours.deliver, tokio.deliver),
+        time_row("shut every proc down", ours.shutdown, tokio.shutdown),
+    ]
+}
+
 /// Idle cost: each runtime alone in the process, one after the other.
 fn idle_row(config: &Config) -> Row {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
@@ -490,6 +547,10 @@ fn idle_row(config: &Config) -> Row {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if scale::in_child(&args) {
+        return;
+    }
     let config = Config::from_args();
     let started = Instant::now();
 
@@ -503,6 +564,7 @@ fn main() {
     let (ping_pong, ping_pong_note) = ping_pong_rows(&config);
     rows.extend(ping_pong);
     rows.extend(restart_rows(&config));
+    rows.extend(scale_rows(&config));
     rows.push(idle_row(&config));
 
     println!(

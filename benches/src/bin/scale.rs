@@ -3,8 +3,8 @@
 //! run, each runtime in a fresh process of its own (see
 //! [`ravelin_benches::workloads::scale`]).
 //!
-//! `cargo run --release -p ravelin-benches --bin scale [-- --quick | --n N]`
-//! (1,000,000 processes; 100,000 with `--quick`).
+//! `cargo run --release -p ravelin-benches --bin scale [-- --quick | --n N] [--rounds R]`
+//! (1,000,000 processes; 100,000 with `--quick`; the median of 3 interleaved rounds).
 
 use std::time::Duration;
 
@@ -24,29 +24,39 @@ const QUICK: usize = 100_000;
 const ACTIX_BYTES: f64 = 847.0;
 const ACTIX_SPAWN_NS: f64 = 836.0;
 
+/// Interleaved rounds per runtime (odd, so the median is one sample).
+const ROUNDS: usize = 3;
+
+const USAGE: &str = "usage: scale [--quick | --n N] [--rounds R]";
+
 fn usage() -> ! {
-    eprintln!("usage: scale [--quick | --n N]");
+    eprintln!("{USAGE}");
     std::process::exit(2)
 }
 
-fn parse_n(args: &[String]) -> usize {
-    let mut n = FULL;
+/// Processes per runtime and rounds, from the command line.
+fn parse(args: &[String]) -> (usize, usize) {
+    let (mut n, mut rounds) = (FULL, ROUNDS);
     let mut args = args.iter();
+    let number = |value: Option<&String>| -> usize {
+        match value.and_then(|v| v.replace('_', "").parse().ok()) {
+            Some(v) if v > 0 => v,
+            _ => usage(),
+        }
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => n = QUICK,
-            "--n" => match args.next().and_then(|v| v.replace('_', "").parse().ok()) {
-                Some(v) if v > 0 => n = v,
-                _ => usage(),
-            },
+            "--n" => n = number(args.next()),
+            "--rounds" => rounds = number(args.next()),
             "-h" | "--help" => {
-                println!("usage: scale [--quick | --n N]");
+                println!("{USAGE}");
                 std::process::exit(0)
             }
             _ => usage(),
         }
     }
-    n
+    (n, rounds)
 }
 
 fn ns(d: Duration) -> String {
@@ -66,7 +76,7 @@ fn main() {
     if scale::in_child(&args) {
         return;
     }
-    let n = parse_n(&args);
+    let (n, rounds) = parse(&args);
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {
@@ -74,20 +84,17 @@ fn main() {
             std::process::exit(1)
         }
     };
-    let mut results: Vec<(Runtime, Figures)> = Vec::new();
-    for runtime in Runtime::ALL {
-        match scale::run_child(&exe, runtime, n) {
-            Ok(figures) => results.push((runtime, figures)),
-            Err(e) => {
-                eprintln!("scale: {e}");
-                std::process::exit(1)
-            }
+    let (ours, tokio): (Figures, Figures) = match scale::measure_interleaved(&exe, n, rounds) {
+        Ok(figures) => (figures[0], figures[1]),
+        Err(e) => {
+            eprintln!("scale: {e}");
+            std::process::exit(1)
         }
-    }
-    let [(_, ours), (_, tokio)] = [results[0], results[1]];
+    };
     println!(
         "Scale: {n} idle processes on {WORKERS} workers, each with an 8-slot mailbox of \
-         16-byte messages; per process; each runtime in a fresh process; ratio = Ravelin / Tokio"
+         16-byte messages; per process; median of {rounds} interleaved rounds, each runtime \
+         in a fresh process each time; ratio = Ravelin / Tokio"
     );
     println!("| per process | Ravelin | Tokio | ratio |");
     println!("|---|---:|---:|---:|");

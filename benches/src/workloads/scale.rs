@@ -319,6 +319,48 @@ pub fn run_child(exe: &std::path::Path, runtime: Runtime, n: usize) -> Result<Fi
         .ok_or_else(|| format!("{}: no figures in {stdout:?}", runtime.name()))
 }
 
+/// Measures every runtime `rounds` times, interleaved (who goes first alternates), each
+/// time in a fresh process, and keeps the median of each figure per runtime, so that the
+/// load of a shared machine moves both alike. Returns the figures in [`Runtime::ALL`]
+/// order.
+pub fn measure_interleaved(
+    exe: &std::path::Path,
+    n: usize,
+    rounds: usize,
+) -> Result<Vec<Figures>, String> {
+    let mut samples: Vec<Vec<Figures>> = vec![Vec::new(); Runtime::ALL.len()];
+    for round in 0..rounds.max(1) {
+        let mut order: Vec<usize> = (0..Runtime::ALL.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            samples[i].push(run_child(exe, Runtime::ALL[i], n)?);
+        }
+    }
+    Ok(samples.iter().map(|s| median(s)).collect())
+}
+
+/// The median of each figure over `samples` (not empty).
+fn median(samples: &[Figures]) -> Figures {
+    fn mid<T: Copy + PartialOrd>(mut values: Vec<T>) -> T {
+        values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        values[values.len() / 2]
+    }
+    let f = |get: fn(&Figures) -> f64| mid(samples.iter().map(get).collect());
+    let d = |get: fn(&Figures) -> Duration| mid(samples.iter().map(get).collect());
+    Figures {
+        n: samples[0].n,
+        rss_bytes: f(|s| s.rss_bytes),
+        heap_bytes: f(|s| s.heap_bytes),
+        allocations: f(|s| s.allocations),
+        spawn_calls: d(|s| s.spawn_calls),
+        spawn: d(|s| s.spawn),
+        deliver: d(|s| s.deliver),
+        shutdown: d(|s| s.shutdown),
+    }
+}
+
 /// If this process was started by [`run_child`] (its arguments are [`CHILD_FLAG`], a
 /// runtime and `n`), measures, prints the figures and returns `true`: the caller should
 /// then exit.
@@ -397,6 +439,22 @@ mod tests {
             shutdown: Duration::from_nanos(90),
         };
         assert_eq!(Figures::from_line(&figures.to_line()), Some(figures));
+    }
+
+    #[test]
+    fn the_median_is_taken_per_figure() {
+        let at = |ns: u64, rss: f64| Figures {
+            n: 3,
+            rss_bytes: rss,
+            heap_bytes: 1.0,
+            allocations: 1.0,
+            spawn_calls: Duration::from_nanos(ns),
+            spawn: Duration::from_nanos(ns),
+            deliver: Duration::from_nanos(ns),
+            shutdown: Duration::from_nanos(ns),
+        };
+        let m = median(&[at(300, 1.0), at(100, 3.0), at(200, 2.0)]);
+        assert_eq!((m.spawn, m.rss_bytes), (Duration::from_nanos(200), 2.0));
     }
 
     #[test]

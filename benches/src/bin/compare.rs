@@ -485,8 +485,8 @@ fn scale_rows(config: &Config) -> Vec<Row> {
     let measured = std::env::current_exe()
         .map_err(|e| e.to_string())
         .and_then(|exe| scale::measure_interleaved(&exe, n, config.scale_rounds))
-        .map(|figures| (figures[0], figures[1]));
-    let (ours, tokio) = match measured {
+        .map(|figures| (figures[0], figures[1], figures[2]));
+    let (ours, tokio, actix) = match measured {
         Ok(figures) => figures,
         Err(why) => {
             return vec![Row {
@@ -519,6 +519,16 @@ fn scale_rows(config: &Config) -> Vec<Row> {
             ratio: String::new(),
         },
         time_row("spawn until started", ours.spawn, tokio.spawn),
+        Row {
+            workload: format!("scale, {n} idle procs, 8-slot mailboxes: spawn until started"),
+            ravelin: format!("{:.1} ns", ns(ours.spawn)),
+            peer: format!(
+                "{:.1} ns (actix actor, mailbox 8, one thread; {:.0} B RSS)",
+                ns(actix.spawn),
+                actix.rss_bytes
+            ),
+            ratio: format!("{:.2}", ns(ours.spawn) / ns(actix.spawn)),
+        },
         time_row("one message to every proc", ours.deliver, tokio.deliver),
         time_row("shut every proc down", ours.shutdown, tokio.shutdown),
     ]

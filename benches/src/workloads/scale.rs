@@ -1,6 +1,7 @@
 //! Scale: `n` idle processes, each able to receive (an 8-slot mailbox of 16-byte
 //! messages), on all [`WORKERS`] workers; Ravelin's children of one dynamic supervisor
-//! beside Tokio tasks that each own an `mpsc` channel of capacity 8.
+//! beside Tokio tasks that each own an `mpsc` channel of capacity 8, and actix actors
+//! with a mailbox capacity of 8 (on one thread: an actix actor lives on one arbiter).
 //!
 //! For each runtime, [`measure`] reports:
 //! - resident memory per process: the growth of the process's RSS (`/proc/self/statm`)
@@ -47,17 +48,21 @@ pub enum Runtime {
     Ravelin,
     /// Tokio `multi_thread`: a task owning the receiver of an `mpsc::channel(8)`.
     Tokio,
+    /// actix: an actor with its mailbox capacity set to 8, on one `System` thread (an
+    /// actix actor runs on the arbiter that started it).
+    Actix,
 }
 
 impl Runtime {
     /// Every runtime, in table order.
-    pub const ALL: [Runtime; 2] = [Runtime::Ravelin, Runtime::Tokio];
+    pub const ALL: [Runtime; 3] = [Runtime::Ravelin, Runtime::Tokio, Runtime::Actix];
 
     /// The name used on the command line and in tables.
     pub fn name(self) -> &'static str {
         match self {
             Self::Ravelin => "ravelin",
             Self::Tokio => "tokio",
+            Self::Actix => "actix",
         }
     }
 
@@ -71,6 +76,7 @@ impl Runtime {
         match self {
             Self::Ravelin => "Ravelin dynamic-supervisor child, 8-slot mailbox",
             Self::Tokio => "Tokio task + mpsc::channel(8)",
+            Self::Actix => "actix actor, mailbox capacity 8, one System thread",
         }
     }
 }
@@ -171,6 +177,7 @@ pub fn measure(runtime: Runtime, n: usize) -> Figures {
     match runtime {
         Runtime::Ravelin => ravelin(n),
         Runtime::Tokio => tokio(n),
+        Runtime::Actix => actix::measure(n),
     }
 }
 
@@ -276,6 +283,104 @@ fn tokio(n: usize) -> Figures {
     figures(n, rss, counts, [spawn_calls, spawn, deliver, shutdown])
 }
 
+/// actix: everything runs on the `System`'s one thread, the spawning included.
+mod actix {
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::time::Instant;
+
+    use actix::{Actor, ActorContext, Context, Handler, Message as ActixMessage};
+
+    use super::{ENDED, Figures, Message, RECEIVED, SLOTS, STARTED, figures, rss_bytes};
+    use crate::alloc_count;
+
+    /// An idle actor.
+    struct Idle;
+
+    /// The 16-byte message.
+    struct Msg(Message);
+
+    impl ActixMessage for Msg {
+        type Result = ();
+    }
+
+    impl Actor for Idle {
+        type Context = Context<Self>;
+
+        fn started(&mut self, _: &mut Self::Context) {
+            STARTED.fetch_add(1, Relaxed);
+        }
+
+        fn stopped(&mut self, _: &mut Self::Context) {
+            ENDED.fetch_add(1, Relaxed);
+        }
+    }
+
+    impl Handler<Msg> for Idle {
+        type Result = ();
+
+        fn handle(&mut self, msg: Msg, ctx: &mut Self::Context) {
+            RECEIVED.fetch_add(std::hint::black_box(msg.0)[0] as usize, Relaxed);
+            if msg.0[1] == 1 {
+                ctx.stop();
+            }
+        }
+    }
+
+    /// Yields to the actors until `counter` reaches `target`.
+    async fn until(counter: &std::sync::atomic::AtomicUsize, target: usize) {
+        while counter.load(Relaxed) < target {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    pub(super) fn measure(n: usize) -> Figures {
+        let system = actix::System::new();
+        let out = system.block_on(async move {
+            let rss_before = rss_bytes();
+            let start = Instant::now();
+            let (addresses, counts) = alloc_count::count(|| {
+                (0..n)
+                    .map(|_| {
+                        Idle::create(|ctx| {
+                            ctx.set_mailbox_capacity(SLOTS);
+                            Idle
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let spawn_calls = start.elapsed();
+            until(&STARTED, n).await;
+            let spawn = start.elapsed();
+            let rss = rss_bytes().saturating_sub(rss_before);
+
+            let start = Instant::now();
+            for address in &addresses {
+                address
+                    .try_send(Msg([1, 0]))
+                    .expect("every mailbox had room");
+            }
+            until(&RECEIVED, n).await;
+            let deliver = start.elapsed();
+
+            // Every actor is asked to stop (dropping the addresses alone does not stop
+            // an actix actor while its context runs).
+            let start = Instant::now();
+            for address in &addresses {
+                address
+                    .try_send(Msg([0, 1]))
+                    .expect("every mailbox had room");
+            }
+            drop(addresses);
+            until(&ENDED, n).await;
+            let shutdown = start.elapsed();
+            figures(n, rss, counts, [spawn_calls, spawn, deliver, shutdown])
+        });
+        actix::System::current().stop();
+        drop(system.run());
+        out
+    }
+}
+
 fn figures(
     n: usize,
     rss: usize,
@@ -372,7 +477,7 @@ pub fn in_child(args: &[String]) -> bool {
         return false;
     }
     let (Some(runtime), Ok(n)) = (Runtime::from_name(runtime), n.parse::<usize>()) else {
-        eprintln!("usage: {CHILD_FLAG} <ravelin|tokio> <n>");
+        eprintln!("usage: {CHILD_FLAG} <ravelin|tokio|actix> <n>");
         std::process::exit(2);
     };
     println!("{}", measure(runtime, n.max(1)).to_line());

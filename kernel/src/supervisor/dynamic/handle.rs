@@ -130,9 +130,11 @@ where
     }
 
     /// Starts a child with `arg`: one allocation holding the proc and its mailbox, and
-    /// one slot in the supervisor's table. O(1). Returns a [`ChildRef`] to its mailbox,
-    /// valid across its restarts; while the supervisor is not running, the argument is
-    /// handed back.
+    /// one slot in the supervisor's table. O(1). The child is scheduled by the
+    /// supervisor's loop with the other children started meanwhile (one wake-up per
+    /// batch, not per child); its mailbox takes messages at once. Returns a [`ChildRef`]
+    /// to its mailbox, valid across its restarts; while the supervisor is not running,
+    /// the argument is handed back.
     pub fn start_child(&self, arg: A) -> Result<ChildRef<M, N>, StartError<A>> {
         let shared = &self.shared;
         let mut table = shared.table.lock();
@@ -157,9 +159,11 @@ where
         let slot = unsafe { ProcPtr::new(header) };
         let me = slot.clone();
         table.children.insert(id, slot);
+        // Under the table's lock, so that a shutdown, which closes the table first, finds
+        // every pending child when it then takes them.
+        shared.push_pending(runnable);
         drop(table);
         drop(handle);
-        runnable.schedule();
         Ok(ChildRef { me, id })
     }
 

@@ -11,7 +11,10 @@
 //!                RESTART: the child makes a new body in its own allocation
 //!     stop / kill --> shutdown, return Ok
 //!
-//!   shutdown: close the table; one pass: STOP, close the mailbox, wake (kill: cancel);
+//!   Pending --> schedule every child started since the last batch
+//!
+//!   shutdown: close the table; schedule (kill: drop) children not scheduled yet;
+//!             one pass: STOP, close the mailbox, wake (kill: cancel);
 //!             wait until every child's future is gone, at most the grace period;
 //!             one pass: cancel those left; wait until they are gone.
 //! ```
@@ -53,6 +56,7 @@ impl<X, A, M, const N: usize, Fac: Factory<A, M, N>> Drop for Guard<'_, X, A, M,
             table.closed = true;
             table.children.take_all()
         };
+        drop(self.shared.take_pending()); // never run: dropping cancels them
         for child in &children {
             child.ring().set_control(STOP);
             child.cancel();
@@ -90,6 +94,12 @@ where
                 break Ok(());
             }
             Next::Event(Event::AllGone) => continue,
+            Next::Event(Event::Pending) => {
+                for runnable in shared.take_pending() {
+                    runnable.schedule();
+                }
+                continue;
+            }
             Next::Event(Event::Exited { id, outcome }) => (id, outcome),
         };
         let Some(child) = shared.table.lock().children.get(id).cloned() else {
@@ -154,6 +164,15 @@ async fn shutdown<X, A, M, const N: usize, Fac>(
         table.closed = true;
         table.children.take_all()
     };
+    // Children started before the table closed and not scheduled yet: start them, to
+    // stop them like the others (or, killing, drop them unrun).
+    for runnable in shared.take_pending() {
+        if kill {
+            drop(runnable);
+        } else {
+            runnable.schedule();
+        }
+    }
     for child in &children {
         child.ring().set_control(STOP);
         if kill {

@@ -9,6 +9,8 @@ use ravelin_hal::Duration;
 use super::host::ProcPtr;
 use super::slab::Slab;
 use super::{ChildId, Factory};
+use crate::lightproc::Runnable;
+use crate::sched::run_queue::{Batch, RunQueue};
 use crate::supervisor::queue::WakeQueue;
 use crate::supervisor::{Fault, Intensity, Restart};
 use crate::sync::Mutex;
@@ -23,6 +25,8 @@ pub(crate) enum Event {
     },
     /// The last running child of a supervisor that is shutting down went away.
     AllGone,
+    /// New children wait in `Shared::pending` to be scheduled.
+    Pending,
 }
 
 /// The table and the flag that closes it, under one lock.
@@ -43,6 +47,9 @@ pub(crate) struct Shared<X, A, M, const N: usize, Fac> {
     pub(crate) grace: Duration,
     pub(crate) table: Mutex<Table<M, N>>,
     events: WakeQueue<Event>,
+    /// New children's `Runnable`s, scheduled by the supervisor's loop in batches (see
+    /// [`push_pending`](Self::push_pending)).
+    pending: RunQueue,
     /// Child procs whose future has not been dropped yet.
     live: crate::sync::AtomicUsize,
     /// Set while shutting down, so the last child to go reports `AllGone`.
@@ -73,6 +80,7 @@ impl<X, A, M: 'static, const N: usize, Fac: Factory<A, M, N>> Shared<X, A, M, N,
                 closed: true,
             }),
             events: WakeQueue::default(),
+            pending: RunQueue::new(),
             live: crate::sync::AtomicUsize::new(0),
             draining: crate::sync::AtomicBool::new(false),
             restarts: AtomicUsize::new(0),
@@ -86,6 +94,22 @@ impl<X, A, M, const N: usize, Fac> Shared<X, A, M, N, Fac> {
     /// A child reports the end of an incarnation.
     pub(crate) fn exited(&self, id: ChildId, outcome: Result<(), Fault>) {
         self.events.push(Event::Exited { id, outcome });
+    }
+
+    /// Hands a new child's `Runnable` to the supervisor's loop, which schedules it from
+    /// its worker with the others that came meanwhile: a thread outside the runtime that
+    /// starts many children then pays a lock-free push per child, and the workers are
+    /// woken once per batch rather than once per child. The first push into an empty
+    /// queue tells the loop.
+    pub(crate) fn push_pending(&self, runnable: Runnable) {
+        if self.pending.push(runnable) {
+            self.events.push(Event::Pending);
+        }
+    }
+
+    /// Every new child's `Runnable` waiting to be scheduled, oldest first.
+    pub(crate) fn take_pending(&self) -> Batch {
+        self.pending.take_all()
     }
 
     /// The next event, or `Pending` with `waker` registered.

@@ -99,6 +99,7 @@ mod child;
 mod error;
 mod handle;
 mod host;
+mod live;
 mod ring;
 mod run;
 mod shared;
@@ -109,6 +110,10 @@ use core::future::Future;
 
 pub use child::Inbox;
 pub use error::StartError;
+#[cfg(loom)]
+#[doc(hidden)]
+pub use live::LiveModel;
+
 pub use handle::{ChildBytes, ChildRef, DynamicBuilder, DynamicSupervisor, SendAllReport};
 
 /// A dynamic child's id in its supervisor: a slot and the slot's generation, so an id

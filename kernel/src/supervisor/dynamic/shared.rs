@@ -7,6 +7,7 @@ use core::task::{Poll, Waker};
 use ravelin_hal::Duration;
 
 use super::host::ProcPtr;
+use super::live::Live;
 use super::slab::Slab;
 use super::{ChildId, Factory};
 use crate::lightproc::Runnable;
@@ -14,7 +15,7 @@ use crate::sched::run_queue::{Batch, RunQueue};
 use crate::supervisor::queue::WakeQueue;
 use crate::supervisor::{Fault, Intensity, Restart};
 use crate::sync::Mutex;
-use crate::sync::untracked::{AtomicUsize, Ordering};
+use crate::sync::untracked::AtomicUsize;
 
 /// What reaches the supervisor's loop.
 pub(crate) enum Event {
@@ -50,10 +51,9 @@ pub(crate) struct Shared<X, A, M, const N: usize, Fac> {
     /// New children's `Runnable`s, scheduled by the supervisor's loop in batches (see
     /// [`push_pending`](Self::push_pending)).
     pending: RunQueue,
-    /// Child procs whose future has not been dropped yet.
-    live: crate::sync::AtomicUsize,
-    /// Set while shutting down, so the last child to go reports `AllGone`.
-    draining: crate::sync::AtomicBool,
+    /// Child procs whose future has not been dropped yet, and the handshake with a
+    /// shutdown waiting for the last one.
+    live: Live,
     pub(crate) restarts: AtomicUsize,
     pub(crate) escalations: AtomicUsize,
     _arg: core::marker::PhantomData<fn(A)>,
@@ -81,8 +81,7 @@ impl<X, A, M: 'static, const N: usize, Fac: Factory<A, M, N>> Shared<X, A, M, N,
             }),
             events: WakeQueue::default(),
             pending: RunQueue::new(),
-            live: crate::sync::AtomicUsize::new(0),
-            draining: crate::sync::AtomicBool::new(false),
+            live: Live::new(),
             restarts: AtomicUsize::new(0),
             escalations: AtomicUsize::new(0),
             _arg: core::marker::PhantomData,
@@ -119,25 +118,23 @@ impl<X, A, M, const N: usize, Fac> Shared<X, A, M, N, Fac> {
 
     /// A child proc was made.
     pub(crate) fn child_made(&self) {
-        self.live.fetch_add(1, Ordering::SeqCst);
+        self.live.made();
     }
 
     /// A child's future was dropped; the last one during a shutdown tells the loop.
     pub(crate) fn child_gone(&self) {
-        // SeqCst with `start_draining`/`live`: either this sees `draining`, or the loop
-        // sees the count this leaves.
-        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 && self.draining.load(Ordering::SeqCst) {
+        if self.live.gone() {
             self.events.push(Event::AllGone);
         }
     }
 
     /// Child procs whose future is still there.
     pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::SeqCst)
+        self.live.count()
     }
 
     /// From now on the last child to go reports `AllGone` (or `on` false: stops that).
     pub(crate) fn set_draining(&self, on: bool) {
-        self.draining.store(on, Ordering::SeqCst);
+        self.live.set_draining(on);
     }
 }

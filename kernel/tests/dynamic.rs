@@ -301,6 +301,60 @@ fn a_panicking_child_is_restarted_with_its_queue() {
     assert_eq!(EXECUTOR.block_on(system.root_handle()).unwrap(), Ok(()));
 }
 
+#[cfg(feature = "std")]
+#[test]
+fn a_body_whose_destructor_panics_is_a_failure_and_is_dropped_once() {
+    static PLATFORM: TestPlatform = TestPlatform::new(1);
+    static EXECUTOR: Executor = Executor::new(&PLATFORM);
+    PLATFORM.set_auto_advance(true);
+
+    /// Panics when dropped in the first incarnation; counts its drops.
+    struct Bomb(u32, Arc<AtomicUsize>);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, SeqCst);
+            if self.0 == 0 {
+                panic!("bomb");
+            }
+        }
+    }
+
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let sup = DynamicBuilder::new("bombs")
+        .restart(Restart::Transient)
+        .build(
+            EXECUTOR.spawner(),
+            move |info: ChildInfo, _: (), mut inbox: Inbox<u32, 4>| {
+                let bomb = Bomb(info.restarts, d.clone());
+                async move {
+                    let _bomb = bomb;
+                    if info.restarts == 0 {
+                        return Ok(()); // returns Ok, but its destructor panics
+                    }
+                    while inbox.recv().await.is_some() {}
+                    Ok::<(), Fault>(())
+                }
+            },
+        );
+    let mut system = System::start(
+        EXECUTOR.spawner(),
+        SupervisorSpec::new("root").child(sup.child_spec()),
+    );
+    settle(&EXECUTOR);
+    let _child = sup.start_child(()).unwrap();
+    settle(&EXECUTOR);
+    assert_eq!(
+        sup.stats().restarts,
+        1,
+        "a transient child restarted after the panic"
+    );
+    assert_eq!(drops.load(SeqCst), 1, "the first body was dropped once");
+    system.stop();
+    assert_eq!(EXECUTOR.block_on(system.root_handle()).unwrap(), Ok(()));
+    assert_eq!(drops.load(SeqCst), 2);
+}
+
 #[test]
 fn intensity_exceeded_stops_every_child_and_escalates() {
     static PLATFORM: TestPlatform = TestPlatform::new(1);

@@ -26,7 +26,7 @@ use super::shared::Shared;
 use super::{ChildId, ChildInfo, Factory};
 use crate::lightproc::header::Header;
 use crate::lightproc::unwind;
-use crate::lightproc::{JoinError, Schedule};
+use crate::lightproc::{JoinError, Panic, Schedule};
 use crate::mailbox::{MailboxStats, TryRecvError};
 use crate::supervisor::Fault;
 
@@ -86,10 +86,43 @@ where
         }
     }
 
-    /// Reports the end of an incarnation and waits for the verdict.
+    /// Reports the end of an incarnation and waits for the verdict. The body is already
+    /// gone.
     fn ended(&mut self, outcome: Result<(), Fault>) {
         self.stage = Stage::Waiting;
         self.shared.exited(self.id, outcome);
+    }
+}
+
+impl<Fut> Stage<Fut> {
+    /// Drops the body in place (it is pinned) and leaves `Waiting`, also when the body's
+    /// destructor panics (TRAPS.md #9): that panic is returned, and the stage is never
+    /// left holding a half-dropped body that would be dropped again.
+    fn clear(&mut self) -> Result<(), Panic> {
+        /// Writes `Waiting` over the dropped stage, also while unwinding.
+        struct Reset<Fut>(*mut Stage<Fut>);
+        impl<Fut> Drop for Reset<Fut> {
+            fn drop(&mut self) {
+                // SAFETY: the stage was just dropped in place (or is being unwound
+                // from): writing without dropping is what is needed.
+                unsafe { core::ptr::write(self.0, Stage::Waiting) }
+            }
+        }
+        let stage: *mut Self = self;
+        unwind::catch(|| {
+            let _reset = Reset(stage);
+            // SAFETY: `stage` comes from `&mut self`; the value is dropped where it lies
+            // and `Reset` makes the place valid again before anything reads it.
+            unsafe { core::ptr::drop_in_place(stage) }
+        })
+    }
+}
+
+/// The outcome of a body that ended with `outcome`, whose destructor then gave `dropped`.
+fn with_drop(outcome: Result<(), Fault>, dropped: Result<(), Panic>) -> Result<(), Fault> {
+    match (outcome, dropped) {
+        (Ok(()), Err(panic)) => Err(Fault::from_join(JoinError::Panicked(panic))),
+        (outcome, _) => outcome,
     }
 }
 
@@ -104,7 +137,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: the body in `Stage::Running` is never moved: it is polled pinned and
-        // dropped in place (by assigning another stage); nothing else here is pinned.
+        // dropped in place (`Stage::clear`); nothing else here is pinned.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: this future lives inside the proc, whose ring outlives it.
         let ring = unsafe { ring_of::<M, N>(this.header).as_ref() };
@@ -129,10 +162,11 @@ where
                 Stage::Running(body) => {
                     let control = ring.take_control(KILL);
                     if control & KILL != 0 {
+                        let dropped = this.stage.clear();
                         if control & STOP != 0 {
-                            return Poll::Ready(()); // the body is dropped with the stage
+                            return Poll::Ready(());
                         }
-                        this.ended(Err(Fault::Cancelled));
+                        this.ended(with_drop(Err(Fault::Cancelled), dropped));
                         continue;
                     }
                     // SAFETY: see above: the body stays where it is until dropped.
@@ -142,10 +176,11 @@ where
                         Ok(Poll::Ready(result)) => result.map_err(Fault::error),
                         Err(panic) => Err(Fault::from_join(JoinError::Panicked(panic))),
                     };
+                    let dropped = this.stage.clear();
                     if ring.take_control(0) & STOP != 0 {
                         return Poll::Ready(());
                     }
-                    this.ended(outcome);
+                    this.ended(with_drop(outcome, dropped));
                 }
                 Stage::Waiting => {
                     let control = ring.take_control(0);
@@ -168,8 +203,7 @@ impl<X, A, M: 'static, const N: usize, Fac: Factory<A, M, N>> Drop for ChildProc
     fn drop(&mut self) {
         // The body first (a panicking destructor is the body's fault, not a reason to
         // skip the rest), then the mailbox's leftovers, then the count.
-        let stage = &mut self.stage;
-        let _ = unwind::catch(move || *stage = Stage::Waiting);
+        let _ = self.stage.clear();
         // SAFETY: the ring outlives this future (see the field's comment).
         let ring = unsafe { ring_of::<M, N>(self.header).as_ref() };
         let _ = unwind::catch(|| ring.receiver_gone());

@@ -172,3 +172,9 @@ where
         self(info, arg, inbox)
     }
 }
+
+static_assertions::assert_impl_all!(ChildRef<u32, 4>: Send, Sync, Clone);
+static_assertions::assert_impl_all!(Inbox<u32, 4>: Send, Sync);
+static_assertions::assert_not_impl_any!(ChildRef<*const u8, 4>: Send, Sync);
+static_assertions::assert_not_impl_any!(Inbox<*const u8, 4>: Send, Sync);
+static_assertions::assert_impl_all!(ChildId: Send, Sync, Copy);

@@ -6,6 +6,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
 use core::ptr::NonNull;
+use core::task::Waker;
 
 use ravelin_hal::Duration;
 
@@ -212,31 +213,38 @@ where
     }
 
     /// Sends every child in the table one message made by `message`, with `try_send`:
-    /// O(n), and nothing allocated. The table is locked only while the next batch of
-    /// children is picked, so children may start and stop meanwhile (one started during
-    /// the pass may or may not get a message). A message a child's mailbox refuses is
-    /// dropped and counted in the report, never lost silently.
+    /// O(n), and nothing allocated. The table is locked while a batch of 256 children get
+    /// their messages (so `message` must not call into this supervisor), and their
+    /// wake-ups happen after it is released; children may start and stop between
+    /// batches (one started during the pass may or may not get a message). A message a
+    /// child's mailbox refuses is dropped and counted in the report, never lost silently.
     pub fn try_send_all(&self, mut message: impl FnMut() -> M) -> SendAllReport {
-        const BATCH: usize = 64;
+        const BATCH: usize = 256;
         let mut report = SendAllReport::default();
         let mut next = 0;
         loop {
-            let mut batch = heapless::Vec::<ProcPtr<M, N>, BATCH>::new();
-            next = self
-                .shared
-                .table
-                .lock()
-                .children
-                .clone_from(next, &mut batch);
-            if batch.is_empty() {
-                return report;
-            }
-            for child in batch {
-                match child.ring().try_send(message()) {
-                    Ok(()) => report.sent += 1,
+            let mut wakers = heapless::Vec::<Waker, BATCH>::new();
+            let table = self.shared.table.lock();
+            next = table.children.visit_from(next, BATCH, |child| {
+                match child.ring().try_push(message()) {
+                    Ok(waker) => {
+                        report.sent += 1;
+                        if let Some(waker) = waker {
+                            // At most one per visited child: there is room.
+                            let _ = wakers.push(waker);
+                        }
+                    }
                     Err(TrySendError::Full(_)) => report.full += 1,
                     Err(TrySendError::Closed(_)) => report.closed += 1,
                 }
+            });
+            let done = next >= table.children.slot_count();
+            drop(table);
+            for waker in wakers {
+                waker.wake();
+            }
+            if done {
+                return report;
             }
         }
     }

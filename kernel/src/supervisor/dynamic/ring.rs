@@ -61,6 +61,15 @@ impl<M, const N: usize> Ring<M, N> {
 
     /// Queues `message`, or hands it back when the ring is full or closed.
     pub(crate) fn try_send(&self, message: M) -> Result<(), TrySendError<M>> {
+        if let Some(waker) = self.try_push(message)? {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues `message` like [`try_send`](Self::try_send), but returns the receiver's
+    /// waker for the caller to wake (after releasing its own locks) instead of waking it.
+    pub(crate) fn try_push(&self, message: M) -> Result<Option<Waker>, TrySendError<M>> {
         let mut inner = self.inner.lock();
         if inner.closed || usize::from(inner.len) == N {
             inner.handed_back = inner.handed_back.saturating_add(1);
@@ -73,12 +82,7 @@ impl<M, const N: usize> Ring<M, N> {
         let at = (usize::from(inner.head) + usize::from(inner.len)) % N;
         inner.slots[at].write(message);
         inner.len += 1;
-        let receiver = inner.receiver.take();
-        drop(inner);
-        if let Some(waker) = receiver {
-            waker.wake();
-        }
-        Ok(())
+        Ok(inner.receiver.take())
     }
 
     /// The oldest message, if any.

@@ -38,6 +38,11 @@ impl<P> Slab<P> {
         self.len
     }
 
+    /// Slots, vacant or not.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The id the next [`insert`](Self::insert) will use; `None` if the table is full
     /// (2³² − 1 slots).
     pub(crate) fn next_id(&self) -> Option<ChildId> {
@@ -100,20 +105,16 @@ impl<P> Slab<P> {
     /// The size of one slot: what the table holds per child.
     pub(crate) const SLOT_SIZE: usize = core::mem::size_of::<Slot<P>>();
 
-    /// Clones values into `out`, from slot `start` on, until `out` is full; returns the
-    /// slot to start from next time (the table's length once every slot was seen).
-    pub(crate) fn clone_from<const K: usize>(
-        &self,
-        start: usize,
-        out: &mut heapless::Vec<P, K>,
-    ) -> usize
-    where
-        P: Clone,
-    {
+    /// Calls `f` on values from slot `start` on, until `f` has been called `max` times
+    /// or every slot was seen; returns the slot to start from next time (the table's
+    /// length once every slot was seen).
+    pub(crate) fn visit_from(&self, start: usize, max: usize, mut f: impl FnMut(&P)) -> usize {
         let mut index = start;
-        while index < self.slots.len() && !out.is_full() {
+        let mut visited = 0;
+        while index < self.slots.len() && visited < max {
             if let Some(value) = &self.slots[index].value {
-                let _ = out.push(value.clone());
+                f(value);
+                visited += 1;
             }
             index += 1;
         }

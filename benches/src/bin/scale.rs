@@ -70,6 +70,21 @@ fn ratio(ours: f64, theirs: f64) -> String {
     }
 }
 
+/// The OTP release of the installed `erl`, or "?".
+fn erlang_release() -> String {
+    std::process::Command::new("erl")
+        .args([
+            "-noshell",
+            "-eval",
+            "io:format(\"~s\", [erlang:system_info(otp_release)]), halt().",
+        ])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "?".to_string())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if scale::in_child(&args) {
@@ -142,11 +157,18 @@ fn main() {
         Runtime::Actix.describe()
     );
     match scale::erlang(n) {
-        Ok((bytes, spawn, deliver)) => println!(
-            "Erlang (erl, this run): {bytes:.0} B (erlang:memory(total) growth), spawn {}, \
-             deliver {} per process.",
-            ns(spawn),
-            ns(deliver)
+        Ok(erl) => println!(
+            "Erlang (erl {}, this run, a compiled module; one run): RSS {:.0} B, spawn until \
+             started {}, deliver {}, shut down {} per process; Ravelin / Erlang: {} RSS, {} \
+             spawn, {} delivery.",
+            erlang_release(),
+            erl.rss_bytes,
+            ns(erl.spawn),
+            ns(erl.deliver),
+            ns(erl.shutdown),
+            ratio(ours.rss_bytes, erl.rss_bytes),
+            ratio(spawn(&ours), erl.spawn.as_secs_f64() * 1e9),
+            ratio(deliver(&ours), erl.deliver.as_secs_f64() * 1e9),
         ),
         Err(why) => println!(
             "Erlang: skipped: {why}; the issue quotes 2,693 B, 2,491 ns spawn, 945 ns \

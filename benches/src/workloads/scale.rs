@@ -484,28 +484,83 @@ pub fn in_child(args: &[String]) -> bool {
     true
 }
 
-/// Erlang's figures, from `erl` if it is installed here: `Ok((bytes, spawn, deliver))`
-/// per process, or why not.
-pub fn erlang(n: usize) -> Result<(f64, Duration, Duration), String> {
+/// The Erlang module [`erlang`] compiles and runs: the same measurement in Erlang, one
+/// process per child (`spawn` of a compiled function), counters for started, received
+/// and stopped, RSS read from `/proc/self/statm`.
+const ERLANG_MODULE: &str = r#"-module(ravelin_scale).
+-export([run/1]).
+
+rss() ->
+    {ok, B} = file:read_file("/proc/self/statm"),
+    [_, R | _] = string:split(binary_to_list(B), " ", all),
+    list_to_integer(R) * 4096.
+
+child(C) ->
+    counters:add(C, 1, 1),
+    receive {msg, _} -> counters:add(C, 2, 1) end,
+    receive stop -> counters:add(C, 3, 1) end.
+
+wait(C, I, N) ->
+    case counters:get(C, I) >= N of
+        true -> ok;
+        false -> timer:sleep(1), wait(C, I, N)
+    end.
+
+now_ns() -> erlang:monotonic_time(nanosecond).
+
+run(N) ->
+    C = counters:new(3, [write_concurrency]),
+    erlang:garbage_collect(),
+    R0 = rss(),
+    T0 = now_ns(),
+    Ps = [spawn(fun() -> child(C) end) || _ <- lists:seq(1, N)],
+    T1 = now_ns(),
+    wait(C, 1, N),
+    T2 = now_ns(),
+    R1 = rss(),
+    [P ! {msg, <<0:128>>} || P <- Ps],
+    wait(C, 2, N),
+    T3 = now_ns(),
+    [P ! stop || P <- Ps],
+    wait(C, 3, N),
+    T4 = now_ns(),
+    io:format("erl rss=~p calls_ns=~p spawn_ns=~p deliver_ns=~p shutdown_ns=~p~n",
+              [(R1 - R0) div N, (T1 - T0) div N, (T2 - T0) div N, (T3 - T2) div N,
+               (T4 - T3) div N]).
+"#;
+
+/// Erlang's figures for `n` processes, per process, from a run of `erl` (where it is
+/// installed): a compiled module spawns `n` processes that wait for one 16-byte binary.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ErlangFigures {
+    /// Resident memory growth of the `erl` process, bytes.
+    pub rss_bytes: f64,
+    /// `spawn` until every process has started.
+    pub spawn: Duration,
+    /// One message to every process until every one has it.
+    pub deliver: Duration,
+    /// A `stop` message to every process until every one has ended.
+    pub shutdown: Duration,
+}
+
+/// Runs [`ERLANG_MODULE`] with `erl` for `n` processes, or says why not.
+pub fn erlang(n: usize) -> Result<ErlangFigures, String> {
+    let dir = std::env::temp_dir().join(format!("ravelin-scale-erl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    let source = dir.join("ravelin_scale.erl");
+    std::fs::write(&source, ERLANG_MODULE)
+        .map_err(|e| format!("cannot write {}: {e}", source.display()))?;
     let script = format!(
-        "N = {n}, \
-         Self = self(), \
-         Loop = fun() -> receive {{msg, _}} -> Self ! got, receive stop -> ok end end end, \
-         erlang:garbage_collect(), M0 = erlang:memory(total), \
-         T0 = erlang:monotonic_time(nanosecond), \
-         Ps = [spawn(Loop) || _ <- lists:seq(1, N)], \
-         T1 = erlang:monotonic_time(nanosecond), M1 = erlang:memory(total), \
-         [P ! {{msg, <<0:128>>}} || P <- Ps], \
-         [receive got -> ok end || _ <- Ps], \
-         T2 = erlang:monotonic_time(nanosecond), \
-         io:format(\"erl bytes=~p spawn_ns=~p deliver_ns=~p~n\", \
-                   [(M1 - M0) div N, (T1 - T0) div N, (T2 - T1) div N]), \
-         halt()."
+        "{{ok, M, Bin}} = compile:file(\"{}\", [binary, report]), \
+         {{module, M}} = code:load_binary(M, \"ravelin_scale.erl\", Bin), \
+         M:run({n}), halt().",
+        source.display()
     );
     let output = Command::new("erl")
-        .args(["+P", "2000000", "-noshell", "-eval", &script])
-        .output()
-        .map_err(|e| format!("erl is not installed here ({e})"))?;
+        .args(["+P", "4000000", "-noshell", "-eval", &script])
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = output.map_err(|e| format!("erl is not installed here ({e})"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout
         .lines()
@@ -517,12 +572,19 @@ pub fn erlang(n: usize) -> Result<(f64, Duration, Duration), String> {
             .parse()
             .ok()
     };
-    match (get("bytes"), get("spawn_ns"), get("deliver_ns")) {
-        (Some(bytes), Some(spawn), Some(deliver)) => Ok((
-            bytes,
-            Duration::from_nanos(spawn as u64),
-            Duration::from_nanos(deliver as u64),
-        )),
+    let ns = |key: &str| get(key).map(|v| Duration::from_nanos(v as u64));
+    match (
+        get("rss"),
+        ns("spawn_ns"),
+        ns("deliver_ns"),
+        ns("shutdown_ns"),
+    ) {
+        (Some(rss_bytes), Some(spawn), Some(deliver), Some(shutdown)) => Ok(ErlangFigures {
+            rss_bytes,
+            spawn,
+            deliver,
+            shutdown,
+        }),
         _ => Err(format!("erl printed {line:?}")),
     }
 }

@@ -14,30 +14,35 @@ use core::mem::MaybeUninit;
 use core::task::{Context, Poll, Waker};
 
 use crate::mailbox::{MailboxStats, TryRecvError, TrySendError};
-use crate::sync::Mutex;
+use crate::sync::{Mutex, UnsafeCell};
 
-/// The ring; see the module docs.
+/// The ring; see the module docs. The lock and the state it guards come first, so that
+/// they share a cache line with the first slots (and a send touches as few lines as it
+/// can); `#[repr(C)]` keeps them there.
+#[repr(C)]
 pub(crate) struct Ring<M, const N: usize> {
-    inner: Mutex<Inner<M, N>>,
+    state: Mutex<State>,
+    /// `slots[(head + i) % N]` for `i < len` hold messages; the rest are uninitialised.
+    /// Accessed only under `state`'s lock.
+    slots: UnsafeCell<[MaybeUninit<M>; N]>,
 }
 
-struct Inner<M, const N: usize> {
-    /// `slots[(head + i) % N]` for `i < len` hold messages; the rest are uninitialised.
-    slots: [MaybeUninit<M>; N],
+/// What the lock guards besides the slots.
+struct State {
+    receiver: Option<Waker>,
     head: u16,
     len: u16,
     closed: bool,
     /// The child's control bits (`KILL | RESTART | STOP`, see `host`): set by the
     /// supervisor, which then wakes the proc; read and cleared by the child's future.
     control: u8,
-    receiver: Option<Waker>,
     handed_back: u32,
     undelivered: u32,
 }
 
-// SAFETY: the slots hold `M`s that are only moved in and out under the lock; the rest is
-// ordinary data.
-unsafe impl<M: Send, const N: usize> Send for Inner<M, N> {}
+// SAFETY: the slots are only touched under the state's lock, which a `&Ring` must take
+// first; the messages in them are `M: Send`.
+unsafe impl<M: Send, const N: usize> Sync for Ring<M, N> {}
 
 impl<M, const N: usize> Ring<M, N> {
     const FITS: () = assert!(N > 0 && N <= u16::MAX as usize, "1 to 65535 slots");
@@ -46,16 +51,16 @@ impl<M, const N: usize> Ring<M, N> {
     pub(crate) fn new() -> Self {
         let () = Self::FITS;
         Self {
-            inner: Mutex::new(Inner {
-                slots: [const { MaybeUninit::uninit() }; N],
+            state: Mutex::new(State {
+                receiver: None,
                 head: 0,
                 len: 0,
                 closed: false,
                 control: 0,
-                receiver: None,
                 handed_back: 0,
                 undelivered: 0,
             }),
+            slots: UnsafeCell::new([const { MaybeUninit::uninit() }; N]),
         }
     }
 
@@ -70,41 +75,48 @@ impl<M, const N: usize> Ring<M, N> {
     /// Queues `message` like [`try_send`](Self::try_send), but returns the receiver's
     /// waker for the caller to wake (after releasing its own locks) instead of waking it.
     pub(crate) fn try_push(&self, message: M) -> Result<Option<Waker>, TrySendError<M>> {
-        let mut inner = self.inner.lock();
-        if inner.closed || usize::from(inner.len) == N {
-            inner.handed_back = inner.handed_back.saturating_add(1);
-            return Err(if inner.closed {
+        let mut state = self.state.lock();
+        if state.closed || usize::from(state.len) == N {
+            state.handed_back = state.handed_back.saturating_add(1);
+            return Err(if state.closed {
                 TrySendError::Closed(message)
             } else {
                 TrySendError::Full(message)
             });
         }
-        let at = (usize::from(inner.head) + usize::from(inner.len)) % N;
-        inner.slots[at].write(message);
-        inner.len += 1;
-        Ok(inner.receiver.take())
+        let at = (usize::from(state.head) + usize::from(state.len)) % N;
+        // SAFETY: the lock is held, and slot `at` is past the queued messages, so it is
+        // uninitialised and no one else touches it.
+        self.slots
+            .with_mut(|slots| unsafe { (*slots)[at].write(message) });
+        state.len += 1;
+        Ok(state.receiver.take())
     }
 
-    /// The oldest message, if any.
-    fn pop(inner: &mut Inner<M, N>) -> Option<M> {
-        if inner.len == 0 {
+    /// The oldest message, if any. The caller holds `state`'s lock (it passes the guard).
+    fn pop(&self, state: &mut State) -> Option<M> {
+        if state.len == 0 {
             return None;
         }
-        let at = usize::from(inner.head);
-        // SAFETY: `len > 0`, so the slot at `head` holds a message; moving it out and
-        // advancing `head` makes the slot uninitialised again.
-        let message = unsafe { inner.slots[at].assume_init_read() };
-        inner.head = ((at + 1) % N) as u16;
-        inner.len -= 1;
+        let at = usize::from(state.head);
+        let message = self.slots.with_mut(|slots| {
+            // SAFETY: the lock is held, so the slots are ours to touch.
+            let slot = unsafe { &mut (*slots)[at] };
+            // SAFETY: `len > 0`, so the slot at `head` holds a message; moving it out and
+            // advancing `head` makes the slot uninitialised again.
+            unsafe { slot.assume_init_read() }
+        });
+        state.head = ((at + 1) % N) as u16;
+        state.len -= 1;
         Some(message)
     }
 
     /// The next message, `Empty`, or `Disconnected` once closed and drained.
     pub(crate) fn try_recv(&self) -> Result<M, TryRecvError> {
-        let mut inner = self.inner.lock();
-        match Self::pop(&mut inner) {
+        let mut state = self.state.lock();
+        match self.pop(&mut state) {
             Some(message) => Ok(message),
-            None if inner.closed => Err(TryRecvError::Disconnected),
+            None if state.closed => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         }
     }
@@ -112,18 +124,18 @@ impl<M, const N: usize> Ring<M, N> {
     /// The receive's poll: a message, `None` once closed and drained, or `Pending` with
     /// the waker stored (replaced only when it would wake another task).
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<M>> {
-        let mut inner = self.inner.lock();
-        if let Some(message) = Self::pop(&mut inner) {
+        let mut state = self.state.lock();
+        if let Some(message) = self.pop(&mut state) {
             return Poll::Ready(Some(message));
         }
-        if inner.closed {
+        if state.closed {
             return Poll::Ready(None);
         }
-        let stale = match &inner.receiver {
+        let stale = match &state.receiver {
             Some(w) if w.will_wake(cx.waker()) => None,
-            _ => inner.receiver.replace(cx.waker().clone()),
+            _ => state.receiver.replace(cx.waker().clone()),
         };
-        drop(inner);
+        drop(state);
         drop(stale);
         Poll::Pending
     }
@@ -132,9 +144,9 @@ impl<M, const N: usize> Ring<M, N> {
     /// received. Wakes the receiver.
     pub(crate) fn close(&self) {
         let receiver = {
-            let mut inner = self.inner.lock();
-            inner.closed = true;
-            inner.receiver.take()
+            let mut state = self.state.lock();
+            state.closed = true;
+            state.receiver.take()
         };
         if let Some(waker) = receiver {
             waker.wake();
@@ -146,19 +158,19 @@ impl<M, const N: usize> Ring<M, N> {
     /// stop the others from being dropped; the first panic is resumed at the end.
     pub(crate) fn receiver_gone(&self) -> usize {
         let waker = {
-            let mut inner = self.inner.lock();
-            inner.closed = true;
-            inner.receiver.take()
+            let mut state = self.state.lock();
+            state.closed = true;
+            state.receiver.take()
         };
         drop(waker);
         let mut dropped = 0;
         let mut panic = None;
         loop {
             let message = {
-                let mut inner = self.inner.lock();
-                let message = Self::pop(&mut inner);
+                let mut state = self.state.lock();
+                let message = self.pop(&mut state);
                 if message.is_some() {
-                    inner.undelivered = inner.undelivered.saturating_add(1);
+                    state.undelivered = state.undelivered.saturating_add(1);
                 }
                 message
             };
@@ -176,32 +188,34 @@ impl<M, const N: usize> Ring<M, N> {
 
     /// Sets control `bits`.
     pub(crate) fn set_control(&self, bits: u8) {
-        self.inner.lock().control |= bits;
+        self.state.lock().control |= bits;
     }
 
     /// The control bits; those in `clear` are cleared.
     pub(crate) fn take_control(&self, clear: u8) -> u8 {
-        let mut inner = self.inner.lock();
-        let bits = inner.control;
-        inner.control &= !clear;
+        let mut state = self.state.lock();
+        let bits = state.control;
+        state.control &= !clear;
         bits
     }
 
     /// A snapshot of the counters.
     pub(crate) fn stats(&self) -> MailboxStats {
-        let inner = self.inner.lock();
+        let state = self.state.lock();
         MailboxStats {
-            depth: usize::from(inner.len),
+            depth: usize::from(state.len),
             capacity: N,
-            handed_back: inner.handed_back as usize,
-            undelivered: inner.undelivered as usize,
+            handed_back: state.handed_back as usize,
+            undelivered: state.undelivered as usize,
         }
     }
 }
 
-impl<M, const N: usize> Drop for Inner<M, N> {
+impl<M, const N: usize> Drop for Ring<M, N> {
+    /// Drops what is still queued (normally nothing: the child's end drained it).
     fn drop(&mut self) {
-        while let Some(message) = Ring::pop(self) {
+        let mut state = self.state.lock();
+        while let Some(message) = self.pop(&mut state) {
             drop(message);
         }
     }

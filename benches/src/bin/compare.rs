@@ -529,7 +529,16 @@ fn scale_rows(config: &Config) -> Vec<Row> {
             ),
             ratio: format!("{:.2}", ns(ours.spawn) / ns(actix.spawn)),
         },
-        time_row("one message to every proc", ours.deliver, tokio.deliver),
+        time_row(
+            "one message to every proc, from outside",
+            ours.deliver,
+            tokio.deliver,
+        ),
+        time_row(
+            "one message to every proc, from a proc",
+            ours.deliver_inside,
+            tokio.deliver_inside,
+        ),
         time_row("shut every proc down", ours.shutdown, tokio.shutdown),
     ]
 }

@@ -12,7 +12,8 @@
 //!   waits for a message; the benchmark's own thread spawns them all (from outside the
 //!   runtime, through its injection queue), in both runtimes;
 //! - delivery time per process: one message sent to every process until every one has
-//!   received it;
+//!   received it, first from the benchmark's thread (outside the runtime), then from a
+//!   process inside it (actix: both from its one thread);
 //! - shutdown time per process: until every process has ended (Ravelin: the supervision
 //!   tree is stopped and its dynamic supervisor closes every mailbox; Tokio: every
 //!   sender is dropped, so every `recv` yields `None`).
@@ -97,8 +98,12 @@ pub struct Figures {
     pub spawn_calls: Duration,
     /// Spawn until every process has started, per process.
     pub spawn: Duration,
-    /// One message to every process, per process.
+    /// One message to every process, sent from outside the runtime (the benchmark's
+    /// thread), per process.
     pub deliver: Duration,
+    /// One more message to every process, sent from a process inside the runtime, per
+    /// process.
+    pub deliver_inside: Duration,
     /// Shutdown until every process ended, per process.
     pub shutdown: Duration,
 }
@@ -107,7 +112,7 @@ impl Figures {
     /// One line, `key=value` separated by spaces (what [`in_child`] prints).
     pub fn to_line(&self) -> String {
         format!(
-            "n={} rss={:.1} heap={:.1} allocs={:.3} calls_ns={:.1} spawn_ns={:.1} deliver_ns={:.1} shutdown_ns={:.1}",
+            "n={} rss={:.1} heap={:.1} allocs={:.3} calls_ns={:.1} spawn_ns={:.1} deliver_ns={:.1} inside_ns={:.1} shutdown_ns={:.1}",
             self.n,
             self.rss_bytes,
             self.heap_bytes,
@@ -115,6 +120,7 @@ impl Figures {
             self.spawn_calls.as_secs_f64() * 1e9,
             self.spawn.as_secs_f64() * 1e9,
             self.deliver.as_secs_f64() * 1e9,
+            self.deliver_inside.as_secs_f64() * 1e9,
             self.shutdown.as_secs_f64() * 1e9,
         )
     }
@@ -136,6 +142,7 @@ impl Figures {
             spawn_calls: ns("calls_ns")?,
             spawn: ns("spawn_ns")?,
             deliver: ns("deliver_ns")?,
+            deliver_inside: ns("inside_ns")?,
             shutdown: ns("shutdown_ns")?,
         })
     }
@@ -228,6 +235,15 @@ fn ravelin(n: usize) -> Figures {
     let deliver = start.elapsed();
 
     let start = Instant::now();
+    let sender = sup.clone();
+    let delivered = runtime
+        .block_on(async move { sender.try_send_all(|| [1, 0]) })
+        .expect("the sending proc runs");
+    assert_eq!(delivered.sent, n, "every mailbox had room");
+    wait_for(&RECEIVED, 2 * n);
+    let deliver_inside = start.elapsed();
+
+    let start = Instant::now();
     system.stop();
     wait_for(&ENDED, n);
     while !system.is_finished() {
@@ -240,7 +256,12 @@ fn ravelin(n: usize) -> Figures {
         "the tree stopped cleanly"
     );
     drop(runtime);
-    figures(n, rss, counts, [spawn_calls, spawn, deliver, shutdown])
+    figures(
+        n,
+        rss,
+        counts,
+        [spawn_calls, spawn, deliver, deliver_inside, shutdown],
+    )
 }
 
 fn tokio(n: usize) -> Figures {
@@ -276,11 +297,28 @@ fn tokio(n: usize) -> Figures {
     let deliver = start.elapsed();
 
     let start = Instant::now();
+    let senders = runtime
+        .block_on(handle.spawn(async move {
+            for tx in &senders {
+                tx.try_send([1, 0]).expect("every channel had room");
+            }
+            senders
+        }))
+        .expect("the sending task runs");
+    wait_for(&RECEIVED, 2 * n);
+    let deliver_inside = start.elapsed();
+
+    let start = Instant::now();
     drop(senders);
     wait_for(&ENDED, n);
     let shutdown = start.elapsed();
     drop(runtime);
-    figures(n, rss, counts, [spawn_calls, spawn, deliver, shutdown])
+    figures(
+        n,
+        rss,
+        counts,
+        [spawn_calls, spawn, deliver, deliver_inside, shutdown],
+    )
 }
 
 /// actix: everything runs on the `System`'s one thread, the spawning included.
@@ -362,6 +400,16 @@ mod actix {
             until(&RECEIVED, n).await;
             let deliver = start.elapsed();
 
+            // An actix actor lives on this thread: a second round, sent the same way.
+            let start = Instant::now();
+            for address in &addresses {
+                address
+                    .try_send(Msg([1, 0]))
+                    .expect("every mailbox had room");
+            }
+            until(&RECEIVED, 2 * n).await;
+            let deliver_inside = start.elapsed();
+
             // Every actor is asked to stop (dropping the addresses alone does not stop
             // an actix actor while its context runs).
             let start = Instant::now();
@@ -373,7 +421,12 @@ mod actix {
             drop(addresses);
             until(&ENDED, n).await;
             let shutdown = start.elapsed();
-            figures(n, rss, counts, [spawn_calls, spawn, deliver, shutdown])
+            figures(
+                n,
+                rss,
+                counts,
+                [spawn_calls, spawn, deliver, deliver_inside, shutdown],
+            )
         });
         actix::System::current().stop();
         drop(system.run());
@@ -385,7 +438,7 @@ fn figures(
     n: usize,
     rss: usize,
     counts: alloc_count::Counts,
-    [spawn_calls, spawn, deliver, shutdown]: [Duration; 4],
+    [spawn_calls, spawn, deliver, deliver_inside, shutdown]: [Duration; 5],
 ) -> Figures {
     Figures {
         n,
@@ -395,6 +448,7 @@ fn figures(
         spawn_calls: per(spawn_calls, n),
         spawn: per(spawn, n),
         deliver: per(deliver, n),
+        deliver_inside: per(deliver_inside, n),
         shutdown: per(shutdown, n),
     }
 }
@@ -462,6 +516,7 @@ fn median(samples: &[Figures]) -> Figures {
         spawn_calls: d(|s| s.spawn_calls),
         spawn: d(|s| s.spawn),
         deliver: d(|s| s.deliver),
+        deliver_inside: d(|s| s.deliver_inside),
         shutdown: d(|s| s.shutdown),
     }
 }
@@ -603,6 +658,7 @@ mod tests {
             spawn_calls: Duration::from_nanos(200),
             spawn: Duration::from_nanos(250),
             deliver: Duration::from_nanos(120),
+            deliver_inside: Duration::from_nanos(110),
             shutdown: Duration::from_nanos(90),
         };
         assert_eq!(Figures::from_line(&figures.to_line()), Some(figures));
@@ -618,6 +674,7 @@ mod tests {
             spawn_calls: Duration::from_nanos(ns),
             spawn: Duration::from_nanos(ns),
             deliver: Duration::from_nanos(ns),
+            deliver_inside: Duration::from_nanos(ns),
             shutdown: Duration::from_nanos(ns),
         };
         let m = median(&[at(300, 1.0), at(100, 3.0), at(200, 2.0)]);
@@ -629,7 +686,7 @@ mod tests {
         for runtime in Runtime::ALL {
             let figures = measure(runtime, 1000);
             assert_eq!(figures.n, 1000);
-            assert_eq!(RECEIVED.load(Relaxed), 1000, "{runtime:?}");
+            assert_eq!(RECEIVED.load(Relaxed), 2000, "{runtime:?}");
             assert_eq!(ENDED.load(Relaxed), 1000, "{runtime:?}");
         }
     }

@@ -59,6 +59,8 @@ pub use pool::{ProcPool, SLOT_ALIGN};
 pub use runnable::Runnable;
 pub use schedule::{Schedule, ScheduleReason};
 pub use stack::{ProcId, ProcStack};
+#[cfg(feature = "alloc")]
+pub(crate) use waker::is_waker_of;
 
 static_assertions::assert_impl_all!(Runnable: Send, Sync);
 static_assertions::assert_impl_all!(ProcHandle<u32>: Send, Sync, Unpin);

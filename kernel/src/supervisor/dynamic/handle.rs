@@ -162,8 +162,11 @@ where
         table.children.insert(id, slot);
         // Under the table's lock, so that a shutdown, which closes the table first, finds
         // every pending child when it then takes them.
-        shared.push_pending(runnable);
+        let tell = shared.push_pending(runnable);
         drop(table);
+        if tell {
+            shared.pending_event();
+        }
         drop(handle);
         Ok(ChildRef { me, id })
     }
@@ -214,22 +217,41 @@ where
 
     /// Sends every child in the table one message made by `message`, with `try_send`:
     /// O(n), and nothing allocated. The table is locked while a batch of 256 children get
-    /// their messages (so `message` must not call into this supervisor), and their
-    /// wake-ups happen after it is released; children may start and stop between
-    /// batches (one started during the pass may or may not get a message). A message a
-    /// child's mailbox refuses is dropped and counted in the report, never lost silently.
+    /// their messages (so `message` must not call into this supervisor); children may
+    /// start and stop between batches (one started during the pass may or may not get a
+    /// message). A message a child's mailbox refuses is dropped and counted in the
+    /// report, never lost silently.
+    ///
+    /// Called from outside the runtime, the children a batch wakes are handed to the
+    /// supervisor's loop, which schedules them from its worker, as it does new children:
+    /// the workers are woken once per batch, not once per child. Called from a worker,
+    /// they are woken directly (into that worker's queue), as is a child waiting with
+    /// another task's waker (inside a combinator).
     pub fn try_send_all(&self, mut message: impl FnMut() -> M) -> SendAllReport {
         const BATCH: usize = 256;
         let mut report = SendAllReport::default();
         let mut next = 0;
+        let through_the_loop = !crate::sched::on_a_worker();
         loop {
             let mut wakers = heapless::Vec::<Waker, BATCH>::new();
+            let mut tell = false;
             let table = self.shared.table.lock();
+            let through_the_loop = through_the_loop && !table.closed;
             next = table.children.visit_from(next, BATCH, |child| {
                 match child.ring().try_push(message()) {
                     Ok(waker) => {
                         report.sent += 1;
-                        if let Some(waker) = waker {
+                        let Some(waker) = waker else { return };
+                        if through_the_loop && child.is_own_waker(&waker) {
+                            // Queued for the loop under the table's lock, so that a
+                            // shutdown (which closes the table first) finds it. The
+                            // table's pointer keeps the proc alive: dropping this
+                            // waker's reference frees nothing.
+                            drop(waker);
+                            if let Some(runnable) = child.notify() {
+                                tell |= self.shared.push_pending(runnable);
+                            }
+                        } else {
                             // At most one per visited child: there is room.
                             let _ = wakers.push(waker);
                         }
@@ -240,6 +262,9 @@ where
             });
             let done = next >= table.children.slot_count();
             drop(table);
+            if tell {
+                self.shared.pending_event();
+            }
             for waker in wakers {
                 waker.wake();
             }

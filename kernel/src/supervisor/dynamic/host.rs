@@ -8,6 +8,7 @@
 //! as the holder owns a reference to the proc, even after the child has ended.
 
 use core::ptr::NonNull;
+use core::task::Waker;
 
 use super::ring::Ring;
 use crate::lightproc::header::Header;
@@ -133,6 +134,21 @@ impl<M, const N: usize> ProcPtr<M, N> {
         if header.state.transition_to_notified() == Notify::Submit {
             // SAFETY: the transition added the reference the new Runnable owns.
             unsafe { (header.vtable.schedule)(self.header, ScheduleReason::Woken) }
+        }
+    }
+
+    /// True if `waker` wakes this proc itself (not a task inside it).
+    pub(crate) fn is_own_waker(&self, waker: &Waker) -> bool {
+        crate::lightproc::is_waker_of(waker, self.header)
+    }
+
+    /// What waking the proc does, except that the new `Runnable` (if the proc was idle)
+    /// is handed to the caller instead of to its scheduler.
+    pub(crate) fn notify(&self) -> Option<Runnable> {
+        match self.header().state.transition_to_notified() {
+            // SAFETY: the transition added the reference the new Runnable owns.
+            Notify::Submit => Some(unsafe { Runnable::from_header(self.header) }),
+            Notify::Nothing => None,
         }
     }
 

@@ -95,15 +95,21 @@ impl<X, A, M, const N: usize, Fac> Shared<X, A, M, N, Fac> {
         self.events.push(Event::Exited { id, outcome });
     }
 
-    /// Hands a new child's `Runnable` to the supervisor's loop, which schedules it from
-    /// its worker with the others that came meanwhile: a thread outside the runtime that
-    /// starts many children then pays a lock-free push per child, and the workers are
-    /// woken once per batch rather than once per child. The first push into an empty
-    /// queue tells the loop.
-    pub(crate) fn push_pending(&self, runnable: Runnable) {
-        if self.pending.push(runnable) {
-            self.events.push(Event::Pending);
-        }
+    /// Hands a child's `Runnable` (a new child, or one a broadcast woke) to the
+    /// supervisor's loop, which schedules it from its worker with the others that came
+    /// meanwhile: a thread outside the runtime that starts (or wakes) many children then
+    /// pays a lock-free push per child, and the workers are woken once per batch rather
+    /// than once per child. True if the queue was empty: the caller must then call
+    /// [`pending_event`](Self::pending_event), after releasing its locks (it wakes the
+    /// loop).
+    #[must_use = "the loop must be told when the queue was empty"]
+    pub(crate) fn push_pending(&self, runnable: Runnable) -> bool {
+        self.pending.push(runnable)
+    }
+
+    /// Tells the loop that children wait in the pending queue.
+    pub(crate) fn pending_event(&self) {
+        self.events.push(Event::Pending);
     }
 
     /// Every new child's `Runnable` waiting to be scheduled, oldest first.

@@ -26,6 +26,7 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
 
 /// True if `waker` is a waker of the proc at `ptr` (waking it schedules that proc and
 /// does nothing else).
+#[cfg(feature = "alloc")]
 pub(crate) fn is_waker_of(waker: &Waker, ptr: NonNull<Header>) -> bool {
     core::ptr::eq(waker.vtable(), &VTABLE) && waker.data() == ptr.as_ptr().cast_const().cast()
 }

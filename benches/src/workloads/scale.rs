@@ -638,7 +638,8 @@ pub struct ErlangFigures {
     pub shutdown: Duration,
 }
 
-/// Runs [`ERLANG_MODULE`] with `erl` for `n` processes, or says why not.
+/// Runs the same measurement in Erlang (a module written to a temporary directory, compiled
+/// and run by `erl`) for `n` processes, or says why not.
 pub fn erlang(n: usize) -> Result<ErlangFigures, String> {
     let dir = std::env::temp_dir().join(format!("ravelin-scale-erl-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;

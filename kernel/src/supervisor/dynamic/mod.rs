@@ -11,14 +11,17 @@
 //! ```text
 //!   ┌ Header (64 B: state word + refcount, vtable, join waker, id, queue link)
 //!   ├ Host: the proc's scheduler value, dropped only when the proc is freed
-//!   │   ├ the executor's scheduler (a pointer)
-//!   │   └ Ring<M, N>: control bits, lock, head/len, closed, receiver waker, N slots
-//!   └ stage: ChildProc (argument, restart count, id, pointers to its own header and
-//!            ring) and the running body the factory made
+//!   │   ├ Ring<M, N>: lock, receiver waker, head/len, closed, control bits, counters,
+//!   │   │             then the N slots (first, at a fixed offset from the header)
+//!   │   └ the executor's scheduler (a pointer)
+//!   └ stage: ChildProc (argument, restart count, id, a pointer to its own header) and
+//!            the running body the factory made
 //! ```
 //!
-//! The supervisor keeps one slot per child in a table (a pointer pair and a generation:
-//! three words). Restarts happen inside the same allocation: the body ends (returns,
+//! With 8 slots of 16-byte messages and a small body that is 336 bytes (the test
+//! `a_child_with_an_8_slot_mailbox_of_16_byte_messages_fits_in_384_bytes` checks it).
+//! The supervisor keeps one slot per child in a table (a pointer and a generation: two
+//! words). Restarts happen inside the same allocation: the body ends (returns,
 //! fails, panics or is killed), is dropped, the end is reported to the supervisor as an
 //! event, and on its verdict the child makes a new body from the factory. So a restart
 //! allocates nothing, the mailbox and its queue survive it, and a [`ChildRef`] reaches
@@ -37,10 +40,10 @@
 //!    it lives inside that allocation, which outlives it.
 //! 4. The ring's slots, head, length and waker change only under its lock; no waker is
 //!    woken or dropped, and no message dropped, while it is held.
-//! 5. The control bits are set by the supervisor (`KILL`, `RESTART`, `STOP`), which then
-//!    wakes the proc; they are read and `KILL`/`RESTART` cleared by the proc's future
-//!    while it is polled. The wake-up (an AcqRel compare-exchange on the state word)
-//!    orders the write before the next poll, so no verdict is missed.
+//! 5. The control bits (`KILL`, `RESTART`, `STOP`) live under the ring's lock: the
+//!    supervisor sets them, then wakes the proc; the proc's future reads them (and clears
+//!    `KILL`/`RESTART`) while it is polled. A poll after the wake-up sees the bits, so no
+//!    verdict is missed.
 //! 6. When the future is dropped (the child stopped, or was cancelled), it closes the
 //!    ring and drops what is queued, counting it as undelivered, then decrements the
 //!    supervisor's count of live children; the last one during a shutdown wakes the

@@ -36,7 +36,8 @@
 //! 2. The ring lives in the proc's scheduler value, which the lightproc layer drops only
 //!    when the memory is freed: after the future. So a counted pointer may always touch
 //!    the ring: after the child ended it is closed and hands messages back.
-//! 3. `ChildProc` (the future) keeps uncounted pointers to its own header and ring:
+//! 3. `ChildProc` (the future) keeps an uncounted pointer to its own header (the ring is
+//!    at a fixed offset from it, checked at compile time by `Host::assert_layout`):
 //!    it lives inside that allocation, which outlives it.
 //! 4. The ring's slots, head, length and waker change only under its lock; no waker is
 //!    woken or dropped, and no message dropped, while it is held.

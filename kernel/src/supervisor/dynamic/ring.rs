@@ -214,9 +214,10 @@ impl<M, const N: usize> Ring<M, N> {
 impl<M, const N: usize> Drop for Ring<M, N> {
     /// Drops what is still queued (normally nothing: the child's end drained it).
     fn drop(&mut self) {
-        let mut state = self.state.lock();
-        while let Some(message) = self.pop(&mut state) {
-            drop(message);
+        loop {
+            let message = self.pop(&mut self.state.lock());
+            let Some(message) = message else { break };
+            drop(message); // with the lock released
         }
     }
 }

@@ -15,8 +15,10 @@
 //! round; 100,000 with `--quick`); heap counts; mailbox send + receive on one thread, and
 //! heap counts per message; ping-pong round trips on all workers; supervisor restart
 //! latency on all workers (after an `Err` and after a panic); 4 KiB random file reads
-//! at depth 1 and 32; loopback TCP echo, server CPU per round trip; idle cost, measured
-//! last, with every other runtime dropped, over 10 s (2 s with `--quick`).
+//! at depth 1 and 32; loopback TCP echo, server CPU per round trip; scale (1,000,000
+//! idle procs with 8-slot mailboxes; 100,000 with `--quick`; each runtime once, in a
+//! fresh process: see the `scale` binary for the full table); idle cost, measured last,
+//! with every other runtime dropped, over 10 s (2 s with `--quick`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -33,6 +35,7 @@ use ravelin_benches::workloads::ping_pong::{
 use ravelin_benches::workloads::restart::{
     self, FailBy, RactorRestart, RavelinRestart, TokioRespawn, silence_panics,
 };
+use ravelin_benches::workloads::scale;
 use ravelin_benches::workloads::spawn::{
     AsyncTask, BATCH, POOL, POOL_SLOT_SIZE, RavelinHeap, RavelinPool, Spawning, TokioCurrentThread,
 };
@@ -62,6 +65,10 @@ struct Config {
     steal_rounds: usize,
     /// How long each idle runtime is watched.
     idle_window: Duration,
+    /// Idle processes per runtime in the scale rows (each runtime in a fresh process).
+    scale_procs: usize,
+    /// Interleaved rounds of the scale rows (odd).
+    scale_rounds: usize,
 }
 
 impl Config {
@@ -88,6 +95,8 @@ impl Config {
                 steal_procs: steal::PROCS,
                 steal_rounds: 9,
                 idle_window: Duration::from_secs(2),
+                scale_procs: 100_000,
+                scale_rounds: 3,
             }
         } else {
             Self {
@@ -97,6 +106,8 @@ impl Config {
                 steal_procs: steal::PROCS_FULL,
                 steal_rounds: 7,
                 idle_window: Duration::from_secs(10),
+                scale_procs: 1_000_000,
+                scale_rounds: 3,
             }
         }
     }
@@ -590,6 +601,71 @@ fn tcp_echo_rows(config: &Config) -> Vec<Row> {
         .collect()
 }
 
+/// Scale: idle processes with 8-slot mailboxes, each runtime in a fresh process (this
+/// program, run again with the scale child flag).
+fn scale_rows(config: &Config) -> Vec<Row> {
+    let n = config.scale_procs;
+    let measured = std::env::current_exe()
+        .map_err(|e| e.to_string())
+        .and_then(|exe| scale::measure_interleaved(&exe, n, config.scale_rounds))
+        .map(|figures| (figures[0], figures[1], figures[2]));
+    let (ours, tokio, actix) = match measured {
+        Ok(figures) => figures,
+        Err(why) => {
+            return vec![Row {
+                workload: format!("scale: {n} idle procs with 8-slot mailboxes"),
+                ravelin: "not measured".to_string(),
+                peer: why,
+                ratio: String::new(),
+            }];
+        }
+    };
+    let peer = "Tokio task + mpsc(8)";
+    let ns = |d: Duration| d.as_secs_f64() * 1e9;
+    let time_row = |what: &str, a: Duration, b: Duration| Row {
+        workload: format!("scale, {n} idle procs, 8-slot mailboxes, {WORKERS} workers: {what}"),
+        ravelin: format!("{:.1} ns", ns(a)),
+        peer: format!("{:.1} ns ({peer})", ns(b)),
+        ratio: format!("{:.2}", ns(a) / ns(b)),
+    };
+    vec![
+        Row {
+            workload: format!("scale, {n} idle procs, 8-slot mailboxes: RSS per proc"),
+            ravelin: format!("{:.0} B", ours.rss_bytes),
+            peer: format!("{:.0} B ({peer})", tokio.rss_bytes),
+            ratio: format!("{:.2}", ours.rss_bytes / tokio.rss_bytes),
+        },
+        Row {
+            workload: format!("scale, {n} idle procs: heap allocations per proc"),
+            ravelin: format!("{:.2}", ours.allocations),
+            peer: format!("{:.2} ({peer})", tokio.allocations),
+            ratio: String::new(),
+        },
+        time_row("spawn until started", ours.spawn, tokio.spawn),
+        Row {
+            workload: format!("scale, {n} idle procs, 8-slot mailboxes: spawn until started"),
+            ravelin: format!("{:.1} ns", ns(ours.spawn)),
+            peer: format!(
+                "{:.1} ns (actix actor, mailbox 8, one thread; {:.0} B RSS)",
+                ns(actix.spawn),
+                actix.rss_bytes
+            ),
+            ratio: format!("{:.2}", ns(ours.spawn) / ns(actix.spawn)),
+        },
+        time_row(
+            "one message to every proc, from outside",
+            ours.deliver,
+            tokio.deliver,
+        ),
+        time_row(
+            "one message to every proc, from a proc",
+            ours.deliver_inside,
+            tokio.deliver_inside,
+        ),
+        time_row("shut every proc down", ours.shutdown, tokio.shutdown),
+    ]
+}
+
 /// Idle cost: each runtime alone in the process, one after the other.
 fn idle_row(config: &Config) -> Row {
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
@@ -613,6 +689,10 @@ fn idle_row(config: &Config) -> Row {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if scale::in_child(&args) {
+        return;
+    }
     let config = Config::from_args();
     let started = Instant::now();
 
@@ -628,6 +708,7 @@ fn main() {
     rows.extend(restart_rows(&config));
     rows.extend(file_read_rows(&config));
     rows.extend(tcp_echo_rows(&config));
+    rows.extend(scale_rows(&config));
     rows.push(idle_row(&config));
 
     println!(

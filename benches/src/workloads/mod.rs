@@ -13,13 +13,16 @@
 //! - [`mailbox`]: mailbox send + receive on one thread, and heap allocations per message;
 //! - [`ping_pong`]: round trips between two processes on [`WORKERS`] workers;
 //! - [`restart`]: a supervisor restarting a failing child on [`WORKERS`] workers;
-//! - [`tcp_echo`]: loopback TCP echo with 64 connections, server CPU per round trip.
+//! - [`tcp_echo`]: loopback TCP echo with 64 connections, server CPU per round trip;
+//! - [`scale`]: a million idle processes with 8-slot mailboxes: memory, spawn, delivery
+//!   and shutdown per process.
 
 pub mod file_read;
 pub mod idle;
 pub mod mailbox;
 pub mod ping_pong;
 pub mod restart;
+pub mod scale;
 pub mod spawn;
 pub mod spawn_embassy;
 pub mod spawn_monoio;

@@ -55,6 +55,28 @@ impl Builder {
         unsafe { split(Cell::allocate(cell)) }
     }
 
+    /// Spawns on the heap a future made by `make` from the addresses of the proc's
+    /// header and of its scheduler value inside the one allocation (see
+    /// `Cell::allocate_cyclic`): a proc that keeps state beside its future, such as a
+    /// mailbox, in that same allocation.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn spawn_cyclic<F, S>(
+        self,
+        schedule: S,
+        make: impl FnOnce(NonNull<Header>, NonNull<S>) -> F,
+    ) -> (Runnable, ProcHandle<F::Output>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        use super::cell::Cell;
+        let header = Cell::allocate_cyclic(schedule, ProcStack::new(self.name), make);
+        // SAFETY: a new cell holds exactly a Runnable's and a handle's references, and
+        // its output type is `F::Output`.
+        unsafe { split(header) }
+    }
+
     /// Spawns `future` into a free slot of `pool`; no allocator is involved. A full pool,
     /// or a proc larger than a slot, hands the future back in the error.
     #[allow(clippy::type_complexity)]

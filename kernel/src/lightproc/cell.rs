@@ -325,6 +325,80 @@ where
     }
 }
 
+#[cfg(feature = "alloc")]
+impl<F, S> Cell<F, S, super::storage::Heap>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    /// Allocates a cell on the heap whose future is made by `make` from the addresses
+    /// the cell's header and scheduler will have, so the future may keep pointers to
+    /// its own cell (a mailbox placed in the scheduler value, say). `make` must not
+    /// dereference them: nothing is written there until it returns. If `make` panics,
+    /// the memory is freed and nothing leaks.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn allocate_cyclic(
+        scheduler: S,
+        stack: ProcStack,
+        make: impl FnOnce(NonNull<Header>, NonNull<S>) -> F,
+    ) -> NonNull<Header> {
+        extern crate alloc;
+        use alloc::boxed::Box;
+        use core::mem::MaybeUninit;
+
+        /// Frees the uninitialised allocation if `make` unwinds.
+        struct FreeOnUnwind<T>(*mut MaybeUninit<T>);
+        impl<T> Drop for FreeOnUnwind<T> {
+            fn drop(&mut self) {
+                // SAFETY: the pointer came from `Box::into_raw` and nothing was written
+                // into it: freeing it drops nothing.
+                drop(unsafe { Box::from_raw(self.0) });
+            }
+        }
+
+        let raw: *mut MaybeUninit<Self> = Box::into_raw(Box::<Self>::new_uninit());
+        let guard = FreeOnUnwind(raw);
+        let cell: *mut Self = raw.cast();
+        // SAFETY: `cell` points into a live allocation; taking a field's address makes no
+        // reference to the uninitialised memory.
+        let scheduler_at = unsafe { &raw mut (*cell).scheduler };
+        // SAFETY: `Box::into_raw` never returns null, so neither does a field address.
+        let scheduler_at = unsafe { NonNull::new_unchecked(scheduler_at) };
+        // SAFETY: as above.
+        let header_at = unsafe { NonNull::new_unchecked(cell) }.cast::<Header>();
+        let future = make(header_at, scheduler_at);
+        core::mem::forget(guard);
+        // SAFETY: the allocation is valid for a `Self` and still uninitialised.
+        unsafe { cell.write(Self::new(future, scheduler, super::storage::Heap, stack)) };
+        header_at
+    }
+}
+
+/// The size of the heap allocation `Builder::spawn` (or `spawn_cyclic`) makes for a
+/// future `F` with the scheduler value `S` (the allocator may add its own overhead).
+#[cfg(feature = "alloc")]
+pub(crate) const fn heap_cell_size<F, S>() -> usize
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    core::mem::size_of::<Cell<F, S, super::storage::Heap>>()
+}
+
+/// Where the scheduler value sits in that allocation, in bytes from its start (the
+/// header).
+#[cfg(feature = "alloc")]
+pub(crate) const fn heap_cell_scheduler_offset<F, S>() -> usize
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    core::mem::offset_of!(Cell<F, S, super::storage::Heap>, scheduler)
+}
+
 impl<F: Future, S, A> Cell<F, S, A> {
     /// The storage tag recorded in the cell.
     ///

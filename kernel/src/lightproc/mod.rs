@@ -51,12 +51,16 @@ mod waker;
 pub use builder::Builder;
 #[cfg(feature = "alloc")]
 pub use builder::spawn;
+#[cfg(feature = "alloc")]
+pub(crate) use cell::{heap_cell_scheduler_offset, heap_cell_size};
 pub use error::{JoinError, Panic, SpawnError};
 pub use handle::ProcHandle;
 pub use pool::{ProcPool, SLOT_ALIGN};
 pub use runnable::Runnable;
 pub use schedule::{Schedule, ScheduleReason};
 pub use stack::{ProcId, ProcStack};
+#[cfg(feature = "alloc")]
+pub(crate) use waker::is_waker_of;
 
 /// Bytes of the part of every lightproc that does not depend on its future (state word,
 /// vtable, join waker, id and name, run-queue link), for sizing and footprint reports.

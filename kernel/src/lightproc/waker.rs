@@ -24,6 +24,13 @@ pub(crate) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr().cast_const().cast(), &VTABLE)) }
 }
 
+/// True if `waker` is a waker of the proc at `ptr` (waking it schedules that proc and
+/// does nothing else).
+#[cfg(feature = "alloc")]
+pub(crate) fn is_waker_of(waker: &Waker, ptr: NonNull<Header>) -> bool {
+    core::ptr::eq(waker.vtable(), &VTABLE) && waker.data() == ptr.as_ptr().cast_const().cast()
+}
+
 /// # Safety
 /// `data` is the header pointer of a waker, which owns a reference.
 unsafe fn header(data: *const ()) -> NonNull<Header> {

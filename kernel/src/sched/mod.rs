@@ -50,6 +50,8 @@ pub use scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Scheduler, SchedulerError};
 #[cfg(feature = "alloc")]
 pub use spawn::Spawn;
 #[cfg(feature = "alloc")]
+pub(crate) use worker::on_a_worker;
+#[cfg(feature = "alloc")]
 pub use worker_stats::WorkerStats;
 pub use yield_now::{YieldNow, yield_now};
 

@@ -269,6 +269,19 @@ pub(crate) fn schedule_on_current(
     })
 }
 
+/// True if this thread runs a worker of a scheduler (so a proc it wakes goes to that
+/// worker's own queue rather than through the injection queue). Without `std`, false.
+pub(crate) fn on_a_worker() -> bool {
+    #[cfg(feature = "std")]
+    {
+        current::with(|worker| worker.is_some())
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        false
+    }
+}
+
 /// The thread-local pointer to the worker running on this thread.
 #[cfg(feature = "std")]
 mod current {

@@ -48,6 +48,7 @@
 
 mod context;
 mod control;
+pub mod dynamic;
 mod events;
 mod fault;
 mod inbox;

@@ -32,8 +32,8 @@ use super::Workload;
 /// Messages per batch, the same for every system.
 pub const MESSAGES: usize = 10_000;
 
-/// Capacity of every data channel.
-pub const CAPACITY: usize = 64;
+/// Capacity of every data channel: 1,024, as the benchmarks issue's workload states.
+pub const CAPACITY: usize = 1_024;
 
 /// Checks that `message` is the one `expected` and counts it.
 #[inline]

@@ -2,6 +2,7 @@
 //! (io_uring) or ready descriptors (epoll) are taken every few dozen polls
 //! (`Park::poll_events`), not only when it parks. On both backends, with one worker
 //! kept busy by a proc that yields in a loop.
+mod common;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ravelin_kernel::sched::yield_now;
+use ravelin_linux::BackendPreference;
 use ravelin_linux::net::TcpListener;
-use ravelin_linux::{BackendPreference, Runtime};
 
 /// How long the busy proc spins before it gives up (the read never came).
 const GIVE_UP: Duration = Duration::from_secs(20);
@@ -18,12 +19,7 @@ const GIVE_UP: Duration = Duration::from_secs(20);
 #[test]
 fn a_read_completes_while_the_only_worker_never_idles() {
     for preference in [BackendPreference::Auto, BackendPreference::Fallback] {
-        let runtime = Runtime::builder()
-            .workers(1)
-            .pin(false)
-            .backend(preference)
-            .build()
-            .unwrap();
+        let runtime = common::runtime(preference, 1);
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = std_listener.local_addr().unwrap();
         let listener = TcpListener::from_std(std_listener).unwrap();

@@ -1,6 +1,7 @@
 //! The echo example's server: a handler that panics is restarted by its supervisor,
 //! goes on serving its connection, and the other connections never notice.
 
+mod common;
 #[path = "../examples/echo.rs"]
 #[allow(dead_code)] // the example's `main`
 mod echo;
@@ -10,8 +11,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ravelin_kernel::supervisor::System;
+use ravelin_linux::BackendPreference;
 use ravelin_linux::net::{TcpListener, TcpStream};
-use ravelin_linux::{BackendPreference, Runtime};
+
+use common::read_exactly;
 
 async fn echo_of(stream: &TcpStream, message: &[u8]) -> Vec<u8> {
     let (written, _) = stream.write_all(message.to_vec()).await;
@@ -19,25 +22,10 @@ async fn echo_of(stream: &TcpStream, message: &[u8]) -> Vec<u8> {
     read_exactly(stream, message.len()).await
 }
 
-async fn read_exactly(stream: &TcpStream, len: usize) -> Vec<u8> {
-    let mut got = Vec::new();
-    while got.len() < len {
-        let (n, buf) = stream.read(Vec::with_capacity(len - got.len())).await;
-        assert!(n.unwrap() > 0, "the server closed the connection");
-        got.extend_from_slice(&buf);
-    }
-    got
-}
-
 #[test]
 fn a_crashing_handler_is_restarted_and_the_server_keeps_serving() {
     for preference in [BackendPreference::Auto, BackendPreference::Fallback] {
-        let runtime = Runtime::builder()
-            .workers(2)
-            .pin(false)
-            .backend(preference)
-            .build()
-            .unwrap();
+        let runtime = common::runtime(preference, 2);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let counters = Arc::new(echo::Counters::default());

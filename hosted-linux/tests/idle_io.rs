@@ -1,6 +1,7 @@
 //! A runtime whose procs all wait on IO (an accept, a receive, a read) sleeps in its
 //! drivers: no wake-up and no CPU while nothing arrives, on both backends. Alone in
 //! its binary, so the process's CPU time is the runtime's.
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,12 +23,7 @@ fn process_cpu_time() -> Duration {
 #[test]
 fn workers_waiting_on_io_sleep_without_cpu() {
     for preference in [BackendPreference::Auto, BackendPreference::Fallback] {
-        let runtime = Runtime::builder()
-            .workers(2)
-            .pin(false)
-            .backend(preference)
-            .build()
-            .unwrap();
+        let runtime = common::runtime(preference, 2);
         let listener = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
         let addr = listener.local_addr().unwrap();
         let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());

@@ -2,6 +2,9 @@
 //! backends: every test body runs once on io_uring (where this machine has it; else
 //! the line says so) and once on the forced fallback. Each body runs under the
 //! kernel's timer, so a hang fails the test instead of stalling the suite.
+mod common;
+
+use common::read_exactly;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,12 +29,7 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     for preference in [BackendPreference::Auto, BackendPreference::Fallback] {
-        let runtime = Runtime::builder()
-            .workers(2)
-            .pin(false)
-            .backend(preference)
-            .build()
-            .unwrap();
+        let runtime = common::runtime(preference, 2);
         println!("{preference:?}: {}", runtime.backend());
         let scheduler = runtime.scheduler().clone();
         let run = body(scheduler.clone());
@@ -161,17 +159,6 @@ fn scatter_gather_round_trip() {
         assert_eq!(back.len(), 2000);
         file.close().await.unwrap();
     });
-}
-
-/// Reads from `stream` until `len` bytes have arrived.
-async fn read_exactly(stream: &TcpStream, len: usize) -> Vec<u8> {
-    let mut got = Vec::new();
-    while got.len() < len {
-        let (n, buf) = stream.read(Vec::with_capacity(len - got.len())).await;
-        assert!(n.unwrap() > 0, "the peer closed early");
-        got.extend_from_slice(&buf);
-    }
-    got
 }
 
 #[test]
@@ -470,12 +457,7 @@ fn more_operations_in_flight_than_the_ring_has_entries() {
 #[test]
 fn a_runtime_shuts_down_with_operations_in_flight() {
     for preference in [BackendPreference::Auto, BackendPreference::Fallback] {
-        let runtime = Runtime::builder()
-            .workers(2)
-            .pin(false)
-            .backend(preference)
-            .build()
-            .unwrap();
+        let runtime = common::runtime(preference, 2);
         let listener = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
         let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
         for _ in 0..4 {

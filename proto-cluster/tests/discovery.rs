@@ -296,3 +296,49 @@ fn a_node_without_a_multicast_route_says_so_and_uses_its_seeds() {
     }
     assert_eq!(nodes[0].found.latest()[&NodeId(2)].via, Via::Unicast);
 }
+
+#[test]
+fn a_flood_of_junk_is_rate_limited_counted_and_harmless() {
+    let limited = config("127.0.0.1:0".parse().unwrap())
+        .no_multicast()
+        .rate_limit(8, 4)
+        .build()
+        .unwrap();
+    let node = Node::start(None, envelope(1, 1, KEY), limited);
+    let status = node.discovery.status().clone();
+    let target = within(INTERVAL * 2, || status.advertised().is_some())
+        .and(status.advertised())
+        .expect("the node bound its socket");
+    let flood = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for k in 0..200u32 {
+        let junk: Vec<u8> = (0..(k % 97) as u8).collect();
+        flood.send_to(&junk, target).unwrap();
+    }
+    assert!(
+        within(INTERVAL * 2, || {
+            let s = status.snapshot();
+            s.rate_limited + node.envelope.rejections().total() == 200
+        })
+        .is_some(),
+        "every datagram is either rate limited or rejected: {:?} {}",
+        status.snapshot(),
+        node.envelope.rejections().snapshot()
+    );
+    // Only the burst got as far as the envelope; each was refused by reason.
+    let rejected = node.envelope.rejections().snapshot();
+    assert!(rejected.total() <= 10, "{rejected}");
+    assert!(rejected.get(Rejection::Truncated) > 0);
+    assert!(node.found.latest().is_empty());
+
+    // The node is still there: a well-formed probe from a peer is answered.
+    let peer = Node::start(
+        None,
+        envelope(2, 1, KEY),
+        config("127.0.0.1:0".parse().unwrap())
+            .no_multicast()
+            .seed(target)
+            .build()
+            .unwrap(),
+    );
+    assert!(within(INTERVAL * 3, || peer.found.knows(NodeId(1))).is_some());
+}

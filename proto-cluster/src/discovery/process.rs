@@ -206,6 +206,7 @@ impl Discovery {
         if advertise.ip().is_unspecified() {
             return Err(DiscoveryError::NoAdvertise(local));
         }
+        self.status.set_advertised(advertise);
         let (group, receiver) = self.join_multicast(&std_unicast, advertise);
         let unicast = UdpSocket::from_std(std_unicast).map_err(bind)?;
         let receiver = match receiver.map(UdpSocket::from_std).transpose() {

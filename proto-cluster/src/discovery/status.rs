@@ -2,7 +2,7 @@
 
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 
 /// Whether this node takes part in multicast discovery.
@@ -41,6 +41,7 @@ impl fmt::Display for MulticastState {
 #[derive(Debug)]
 pub struct DiscoveryStatus {
     multicast: Mutex<MulticastState>,
+    advertised: Mutex<Option<SocketAddr>>,
     warned: AtomicBool,
     pub(crate) beacons_sent: AtomicU64,
     pub(crate) probes_sent: AtomicU64,
@@ -55,6 +56,8 @@ pub struct DiscoveryStatus {
 /// A copy of [`DiscoveryStatus`] at one moment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiscoverySnapshot {
+    /// The advertised membership address, once bound.
+    pub advertised: Option<SocketAddr>,
     /// Multicast membership.
     pub multicast: MulticastState,
     /// Beacons sent to the multicast group.
@@ -80,6 +83,7 @@ impl DiscoveryStatus {
     pub(crate) fn new(multicast: MulticastState) -> Self {
         Self {
             multicast: Mutex::new(multicast),
+            advertised: Mutex::new(None),
             warned: AtomicBool::new(false),
             beacons_sent: AtomicU64::new(0),
             probes_sent: AtomicU64::new(0),
@@ -98,6 +102,22 @@ impl DiscoveryStatus {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The membership address this node advertises, once the process has bound its
+    /// socket (with port 0 configured, the port the system picked).
+    pub fn advertised(&self) -> Option<SocketAddr> {
+        *self
+            .advertised
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_advertised(&self, addr: SocketAddr) {
+        *self
+            .advertised
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(addr);
     }
 
     pub(crate) fn set_multicast(&self, state: MulticastState) {
@@ -122,6 +142,7 @@ impl DiscoveryStatus {
     /// All counters and the state, now.
     pub fn snapshot(&self) -> DiscoverySnapshot {
         DiscoverySnapshot {
+            advertised: self.advertised(),
             multicast: self.multicast(),
             beacons_sent: self.beacons_sent.load(Relaxed),
             probes_sent: self.probes_sent.load(Relaxed),

@@ -4,3 +4,5 @@
 //! membership (foca), remote messages over TCP, and the `ravelin-node` program. See
 //! `DESIGN.md` ("proto-cluster") for the contract; this crate grows with the cluster
 //! issues.
+
+pub mod envelope;

@@ -2,7 +2,7 @@
 //! bridge joining veth pairs, see `common/lab.rs`), and on loopback where namespaces
 //! cannot be made. Every wait is bounded; every namespace is removed when its test ends.
 
-mod common;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -13,8 +13,8 @@ use ravelin_cluster::discovery::{
 };
 use ravelin_cluster::envelope::{Generation, NodeId, Rejection};
 
-use common::lab::{Lab, LoneNamespace, enter_netns};
-use common::{KEY, Node, addr, all_know_each_other, envelope, within};
+use support::lab::{Lab, LoneNamespace, enter_netns};
+use support::{KEY, Node, addr, all_know_each_other, envelope, within};
 
 const INTERVAL: Duration = Duration::from_secs(1);
 const PORT: u16 = 7946;

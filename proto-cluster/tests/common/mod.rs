@@ -1,142 +1,39 @@
-//! Nodes for the discovery tests: each runs a discovery process under a supervisor on
-//! its own one-worker runtime, optionally inside a network namespace.
+//! Helpers shared by the envelope tests: a fixed cluster, keys and envelopes.
 
-#![allow(dead_code, unreachable_pub)] // Shared by the test files, each using its own part.
+#![allow(dead_code, unreachable_pub)]
 
-pub mod lab;
-
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use ravelin_cluster::discovery::{Discovery, DiscoveryConfig, Membership, Peer};
 use ravelin_cluster::envelope::{
-    ClusterId, Envelope, Generation, Identity, Key, KeyId, KeyRing, NodeId,
+    ClusterId, Envelope, Generation, Identity, Key, KeyId, KeyRing, Mode, NodeId,
 };
-use ravelin_kernel::supervisor::{SupervisorSpec, System};
-use ravelin_linux::Runtime;
 
-pub const CLUSTER: ClusterId = ClusterId(0x5241_5645_4c49_4e00);
-pub const KEY: [u8; 32] = [0x5a; 32];
+pub const CLUSTER: ClusterId = ClusterId(0xc1a5_7e12);
 
-/// Everything discovery reported, in order.
-#[derive(Default)]
-pub struct Found {
-    peers: Mutex<Vec<Peer>>,
+pub fn key(id: u32) -> Key {
+    Key::new(KeyId(id), [id as u8 ^ 0xa5; 32])
 }
 
-impl Membership for Found {
-    fn discovered(&self, peer: Peer) {
-        self.peers.lock().unwrap().push(peer);
-    }
+pub fn ring(id: u32) -> KeyRing {
+    KeyRing::new(key(id))
 }
 
-impl Found {
-    /// The latest report of each node.
-    pub fn latest(&self) -> BTreeMap<NodeId, Peer> {
-        let peers = self.peers.lock().unwrap();
-        peers.iter().map(|peer| (peer.node, *peer)).collect()
-    }
-
-    pub fn knows(&self, node: NodeId) -> bool {
-        self.latest().contains_key(&node)
-    }
-}
-
-pub fn envelope(node: u64, generation: u64, key: [u8; 32]) -> Envelope {
-    let identity = Identity {
+pub fn identity(node: u64, generation: u64) -> Identity {
+    Identity {
         node: NodeId(node),
         generation: Generation(generation),
-    };
-    Envelope::builder(CLUSTER, identity, KeyRing::new(Key::new(KeyId(1), key))).build()
-}
-
-/// A running node.
-pub struct Node {
-    pub envelope: Arc<Envelope>,
-    pub discovery: Discovery,
-    pub found: Arc<Found>,
-    running: Option<(Runtime, System)>,
-}
-
-impl Node {
-    /// Starts a node in the namespace `netns` (`None`: the caller's).
-    pub fn start(netns: Option<&str>, envelope: Envelope, config: DiscoveryConfig) -> Self {
-        let envelope = Arc::new(envelope);
-        let found = Arc::new(Found::default());
-        let discovery = Discovery::new(config, envelope.clone(), found.clone());
-        let spec = SupervisorSpec::new("node").child(discovery.child_spec("discovery"));
-        let netns = netns.map(str::to_owned);
-        // The worker threads start from a thread that moved into the namespace, so the
-        // sockets the node makes live there; the test's own thread stays where it is.
-        let running = std::thread::spawn(move || {
-            if let Some(netns) = netns {
-                lab::enter_netns(&netns).expect("enter the test's namespace");
-            }
-            let runtime = Runtime::builder().workers(1).pin(false).build().unwrap();
-            let system = System::start(runtime.scheduler().clone(), spec);
-            (runtime, system)
-        })
-        .join()
-        .unwrap();
-        Self {
-            envelope,
-            discovery,
-            found,
-            running: Some(running),
-        }
-    }
-
-    pub fn node(&self) -> NodeId {
-        self.envelope.identity().node
-    }
-
-    /// Stops the tree gracefully and shuts the runtime down.
-    pub fn stop(&mut self) {
-        if let Some((runtime, mut system)) = self.running.take() {
-            system.stop();
-            let stopped = runtime.block_on(async move { system.wait().await });
-            assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
-            runtime.shutdown().unwrap();
-        }
     }
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some((runtime, system)) = self.running.take() {
-            system.kill();
-            drop(system);
-            let _ = runtime.shutdown();
-        }
-    }
+/// An envelope of `CLUSTER` with key 1 for `node` at `generation`.
+pub fn envelope(mode: Mode, node: u64, generation: u64) -> Envelope {
+    Envelope::builder(CLUSTER, identity(node, generation), ring(1))
+        .mode(mode)
+        .build()
 }
 
-/// Polls `check` every 10 ms until it holds or `limit` has passed; returns how long it
-/// took, or `None`.
-pub fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
-    let start = Instant::now();
-    loop {
-        if check() {
-            return Some(start.elapsed());
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Whether every node knows every other one.
-pub fn all_know_each_other(nodes: &[Node]) -> bool {
-    nodes.iter().all(|a| {
-        nodes
-            .iter()
-            .all(|b| a.node() == b.node() || a.found.knows(b.node()))
-    })
-}
-
-pub fn addr(ip: std::net::Ipv4Addr, port: u16) -> SocketAddr {
-    SocketAddr::from((ip, port))
+/// Seals `payload` and returns the packet.
+pub fn seal(env: &Envelope, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0; env.mtu()];
+    let len = env.seal(payload, &mut out).expect("seal");
+    out.truncate(len);
+    out
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use ravelin_cluster::discovery::{
-    DiscoveryBuilder, DiscoveryConfig, MulticastConfig, MulticastState, Via,
+    DiscoveryBuilder, DiscoveryConfig, MulticastConfig, MulticastState, OutboxError, Via,
 };
 use ravelin_cluster::envelope::{Generation, NodeId, Rejection};
 
@@ -341,4 +341,36 @@ fn a_flood_of_junk_is_rate_limited_counted_and_harmless() {
             .unwrap(),
     );
     assert!(within(INTERVAL * 3, || peer.found.knows(NodeId(1))).is_some());
+}
+
+#[test]
+fn membership_packets_travel_sealed_through_the_outbox_and_come_out_authenticated() {
+    let quiet = |seeds: Vec<SocketAddr>| {
+        config("127.0.0.1:0".parse().unwrap())
+            .no_multicast()
+            .seeds(seeds)
+            .build()
+            .unwrap()
+    };
+    let a = Node::start(None, envelope(1, 7, KEY), quiet(vec![]));
+    let a_addr = within(INTERVAL * 2, || a.discovery.status().advertised().is_some())
+        .and(a.discovery.status().advertised())
+        .expect("bound");
+    let b = Node::start(None, envelope(2, 9, KEY), quiet(vec![a_addr]));
+    assert!(within(INTERVAL * 3, || b.found.knows(NodeId(1))).is_some());
+    let b_addr = b.discovery.status().advertised().expect("bound");
+
+    let outbox = a.discovery.outbox();
+    assert_eq!(outbox.send(b_addr, vec![1, 2, 3]), Err(OutboxError::Kind));
+    for k in 0..3u8 {
+        outbox.send(b_addr, vec![0x10, k]).unwrap();
+    }
+    assert!(within(INTERVAL * 2, || b.found.packets().len() == 3).is_some());
+    for (k, (from, source, payload)) in b.found.packets().into_iter().enumerate() {
+        assert_eq!((from.node, from.generation), (NodeId(1), Generation(7)));
+        assert_eq!(source, a_addr);
+        assert_eq!(payload, [0x10, k as u8]);
+    }
+    assert_eq!(b.envelope.rejections().total(), 0);
+    assert_eq!(a.discovery.status().snapshot().membership_sent, 3);
 }

@@ -16,6 +16,10 @@
 //! [`Membership`] layer and answered at once with a unicast announce, so newcomers learn
 //! of the group within one round trip.
 //!
+//! The process owns the node's one UDP socket: payloads whose first byte is at least
+//! [`MEMBERSHIP_KINDS`] are the membership layer's, handed to [`Membership::received`]
+//! once the envelope has passed them, and sent for it through the [`Outbox`].
+//!
 //! Where multicast is unavailable (no multicast route, many cloud and container
 //! networks), the process says so once on standard error, records why in its
 //! [`DiscoveryStatus`], and goes on with its seeds.
@@ -23,6 +27,7 @@
 pub mod beacon;
 mod config;
 mod known;
+mod outbox;
 mod process;
 pub mod rate_limit;
 pub mod schedule;
@@ -32,5 +37,6 @@ mod status;
 pub use config::{
     ConfigError, DEFAULT_GROUP, DEFAULT_PORT, DiscoveryBuilder, DiscoveryConfig, MulticastConfig,
 };
+pub use outbox::{MEMBERSHIP_KINDS, Outbox, OutboxError};
 pub use process::{Discovery, DiscoveryError, Membership, Peer, Via};
 pub use status::{DiscoverySnapshot, DiscoveryStatus, MulticastState};

@@ -45,11 +45,12 @@ use ravelin_linux::net::UdpSocket;
 use super::beacon::{Beacon, BeaconKind, MAX_BEACON_LEN};
 use super::config::DiscoveryConfig;
 use super::known::{Known, Seen};
+use super::outbox::{MEMBERSHIP_KINDS, Outbound, Outbox};
 use super::rate_limit::RateLimit;
 use super::schedule::Schedule;
 use super::socket;
 use super::status::{DiscoveryStatus, MulticastState, bump};
-use crate::envelope::{Envelope, Generation, NodeId, Rejection};
+use crate::envelope::{Envelope, Generation, Identity, NodeId, Rejection};
 
 /// How a peer was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,10 +75,22 @@ pub struct Peer {
 }
 
 /// What discovery hands its findings to: the membership layer.
+///
+/// Both methods are called on the discovery process and must not block: a membership
+/// layer running as its own process queues what it is given (and sends through the
+/// [`Outbox`] of [`Discovery::outbox`]).
 pub trait Membership: Send + Sync + 'static {
     /// A peer never seen before, or seen again with a newer generation or another
-    /// address. Called on the discovery process; must not block.
+    /// address.
     fn discovered(&self, peer: Peer);
+
+    /// A packet for the membership layer (its payload's first byte at least
+    /// [`MEMBERSHIP_KINDS`]) that passed the envelope: `from` is the identity the
+    /// envelope authenticated, `source` the datagram's source address. The default
+    /// drops it; a membership layer that sends none need not implement it.
+    fn received(&self, from: Identity, source: SocketAddr, payload: &[u8]) {
+        let _ = (from, source, payload);
+    }
 }
 
 /// Why a discovery process stopped with an error (its supervisor restarts it).
@@ -124,6 +137,7 @@ pub struct Discovery {
     envelope: Arc<Envelope>,
     membership: Arc<dyn Membership>,
     status: Arc<DiscoveryStatus>,
+    outbox: Outbox,
 }
 
 impl fmt::Debug for Discovery {
@@ -142,6 +156,7 @@ enum Event {
     Stop,
     Round,
     Datagram(Via, Received),
+    Outbound(Outbound),
 }
 
 /// What one incarnation of the process holds.
@@ -169,12 +184,19 @@ impl Discovery {
             Some(_) => MulticastState::Starting,
             None => MulticastState::Disabled,
         };
+        let outbox = Outbox::new(config.outbox, envelope.max_payload());
         Self {
             config: Arc::new(config),
             envelope,
             membership,
             status: Arc::new(DiscoveryStatus::new(multicast)),
+            outbox,
         }
+    }
+
+    /// The outbox through which the membership layer sends over this process's socket.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     /// Counters and multicast state, shared across restarts.
@@ -251,8 +273,8 @@ impl Discovery {
                 if stop.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Event::Stop);
                 }
-                for k in 0..3 {
-                    match (turn + k) % 3 {
+                for k in 0..4 {
+                    match (turn + k) % 4 {
                         0 => {
                             if round.as_mut().poll(cx).is_ready() {
                                 return Poll::Ready(Event::Round);
@@ -261,6 +283,11 @@ impl Discovery {
                         1 => {
                             if let Poll::Ready(r) = from_unicast.as_mut().poll(cx) {
                                 return Poll::Ready(Event::Datagram(Via::Unicast, r));
+                            }
+                        }
+                        2 => {
+                            if let Poll::Ready(outbound) = self.outbox.poll_next(cx) {
+                                return Poll::Ready(Event::Outbound(outbound));
                             }
                         }
                         _ => {
@@ -290,12 +317,18 @@ impl Discovery {
                         from_group = None;
                     }
                 }
+                Event::Outbound(Outbound { target, payload }) => {
+                    match self.send_payload(&mut session, &payload, target).await {
+                        Ok(()) => bump(&self.status.membership_sent),
+                        Err(_) => bump(&self.status.send_errors),
+                    }
+                }
                 Event::Datagram(via, (result, mut buf)) => {
                     let (len, source) = result.map_err(DiscoveryError::Receive)?;
                     let now = timers.now();
                     if session.limit.allow(source, now) {
                         buf.truncate(len);
-                        self.received(&mut session, via, &mut buf).await;
+                        self.received(&mut session, via, source, &mut buf).await;
                     } else {
                         bump(&self.status.rate_limited);
                     }
@@ -379,13 +412,32 @@ impl Discovery {
     }
 
     /// One datagram that passed the rate limit.
-    async fn received(&self, session: &mut Session<'_>, via: Via, packet: &mut [u8]) {
+    async fn received(
+        &self,
+        session: &mut Session<'_>,
+        via: Via,
+        source: SocketAddr,
+        packet: &mut [u8],
+    ) {
         let Ok(opened) = self.envelope.open(packet) else {
             return; // Counted by the envelope, by reason.
         };
         let (sender, generation) = (opened.sender, opened.generation);
         if sender == self.envelope.identity().node {
             return; // Our own beacon, looped back by the group.
+        }
+        if opened
+            .payload
+            .first()
+            .is_some_and(|&kind| kind >= MEMBERSHIP_KINDS)
+        {
+            bump(&self.status.membership_received);
+            let from = Identity {
+                node: sender,
+                generation,
+            };
+            self.membership.received(from, source, opened.payload);
+            return;
         }
         let beacon = match Beacon::decode_from(opened.payload, sender, generation) {
             Ok(beacon) => beacon,
@@ -438,11 +490,21 @@ impl Discovery {
         };
         let mut payload = [0; MAX_BEACON_LEN];
         let len = beacon.encode(&mut payload);
+        self.send_payload(session, &payload[..len], target).await
+    }
+
+    /// Seals `payload` and sends it to `target` from the membership socket.
+    async fn send_payload(
+        &self,
+        session: &mut Session<'_>,
+        payload: &[u8],
+        target: SocketAddr,
+    ) -> io::Result<()> {
         let mut out = core::mem::take(&mut session.out);
         out.resize(self.envelope.mtu(), 0);
         let sealed = self
             .envelope
-            .seal(&payload[..len], &mut out)
+            .seal(payload, &mut out)
             .map_err(io::Error::other)?;
         out.truncate(sealed);
         let (result, out) = session.unicast.send_to(out, target).await;

@@ -50,6 +50,8 @@ pub struct DiscoveryStatus {
     pub(crate) send_errors: AtomicU64,
     pub(crate) peers_found: AtomicU64,
     pub(crate) peers_refused: AtomicU64,
+    pub(crate) membership_sent: AtomicU64,
+    pub(crate) membership_received: AtomicU64,
     pub(crate) interval_ms: AtomicU64,
 }
 
@@ -75,6 +77,10 @@ pub struct DiscoverySnapshot {
     pub peers_found: u64,
     /// New peers not tracked because the table of known peers was full.
     pub peers_refused: u64,
+    /// Membership packets sealed and sent from the outbox.
+    pub membership_sent: u64,
+    /// Membership packets that passed the envelope and were handed over.
+    pub membership_received: u64,
     /// The current beacon interval (without jitter), in milliseconds.
     pub interval_ms: u64,
 }
@@ -92,6 +98,8 @@ impl DiscoveryStatus {
             send_errors: AtomicU64::new(0),
             peers_found: AtomicU64::new(0),
             peers_refused: AtomicU64::new(0),
+            membership_sent: AtomicU64::new(0),
+            membership_received: AtomicU64::new(0),
             interval_ms: AtomicU64::new(0),
         }
     }
@@ -151,6 +159,8 @@ impl DiscoveryStatus {
             send_errors: self.send_errors.load(Relaxed),
             peers_found: self.peers_found.load(Relaxed),
             peers_refused: self.peers_refused.load(Relaxed),
+            membership_sent: self.membership_sent.load(Relaxed),
+            membership_received: self.membership_received.load(Relaxed),
             interval_ms: self.interval_ms.load(Relaxed),
         }
     }

@@ -24,11 +24,19 @@ pub const KEY: [u8; 32] = [0x5a; 32];
 #[derive(Default)]
 pub struct Found {
     peers: Mutex<Vec<Peer>>,
+    packets: Mutex<Vec<(Identity, SocketAddr, Vec<u8>)>>,
 }
 
 impl Membership for Found {
     fn discovered(&self, peer: Peer) {
         self.peers.lock().unwrap().push(peer);
+    }
+
+    fn received(&self, from: Identity, source: SocketAddr, payload: &[u8]) {
+        self.packets
+            .lock()
+            .unwrap()
+            .push((from, source, payload.to_vec()));
     }
 }
 
@@ -37,6 +45,11 @@ impl Found {
     pub fn latest(&self) -> BTreeMap<NodeId, Peer> {
         let peers = self.peers.lock().unwrap();
         peers.iter().map(|peer| (peer.node, *peer)).collect()
+    }
+
+    /// The membership packets received so far.
+    pub fn packets(&self) -> Vec<(Identity, SocketAddr, Vec<u8>)> {
+        self.packets.lock().unwrap().clone()
     }
 
     pub fn knows(&self, node: NodeId) -> bool {

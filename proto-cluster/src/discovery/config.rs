@@ -52,7 +52,6 @@ pub struct DiscoveryConfig {
     pub(crate) burst: u32,
     pub(crate) per_second: u32,
     pub(crate) max_peers: usize,
-    pub(crate) outbox: usize,
 }
 
 impl DiscoveryConfig {
@@ -84,7 +83,6 @@ impl DiscoveryConfig {
                 burst: 16,
                 per_second: 8,
                 max_peers: 1024,
-                outbox: 256,
             },
         }
     }
@@ -184,12 +182,6 @@ impl DiscoveryBuilder {
     /// How many peers discovery tracks (default 1,024).
     pub fn max_peers(mut self, max: usize) -> Self {
         self.config.max_peers = max;
-        self
-    }
-
-    /// How many membership payloads may wait to be sent (default 256).
-    pub fn outbox(mut self, capacity: usize) -> Self {
-        self.config.outbox = capacity;
         self
     }
 

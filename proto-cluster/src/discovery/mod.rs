@@ -37,6 +37,6 @@ mod status;
 pub use config::{
     ConfigError, DEFAULT_GROUP, DEFAULT_PORT, DiscoveryBuilder, DiscoveryConfig, MulticastConfig,
 };
-pub use outbox::{MEMBERSHIP_KINDS, Outbox, OutboxError};
+pub use outbox::{MEMBERSHIP_KINDS, OUTBOX_CAPACITY, Outbox, OutboxError};
 pub use process::{Discovery, DiscoveryError, Membership, Peer, Via};
 pub use status::{DiscoverySnapshot, DiscoveryStatus, MulticastState};

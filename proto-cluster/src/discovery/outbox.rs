@@ -1,26 +1,29 @@
 //! [`Outbox`]: how the membership layer sends through the node's one UDP socket.
 //!
 //! The discovery process owns the membership socket: it is the node's only UDP
-//! endpoint. Other layers hand it payloads to seal and send through an outbox, a
-//! bounded lock-free queue (`crossbeam_queue::ArrayQueue`) whose consumer, the discovery
-//! process, is woken through an `AtomicWaker`. A full outbox hands the payload back, as
-//! a full mailbox does; nothing waits and nothing grows.
+//! endpoint. Other layers hand it payloads to seal and send through an outbox: a kernel
+//! mailbox of [`OUTBOX_CAPACITY`] payloads (bounded, at-most-once, its wake-up protocol
+//! the one the kernel's loom models check). A full outbox hands the payload back, as a
+//! full mailbox does; nothing waits and nothing grows.
 //!
-//! Wake-up protocol: a producer pushes, then wakes; the consumer registers its waker,
-//! then checks the queue. Whichever order the two interleave in, either the consumer
-//! sees the item or the wake comes after the registration (`AtomicWaker`'s contract).
+//! The receiving side outlives restarts of the discovery process: each incarnation
+//! takes it from its slot when it starts and a guard puts it back when the incarnation
+//! ends, however it ends (returned, failed, or cancelled by its supervisor), so payloads
+//! queued during a restart are sent by the next incarnation.
 
 use core::fmt;
 use core::task::{Context, Poll};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use atomic_waker::AtomicWaker;
-use crossbeam_queue::ArrayQueue;
+use ravelin_kernel::mailbox::{self, Receiver, Sender, TrySendError};
 
 /// The first payload byte from which payloads belong to the membership layer (below it:
 /// discovery's own beacons).
 pub const MEMBERSHIP_KINDS: u8 = 0x10;
+
+/// How many payloads may wait in an outbox.
+pub const OUTBOX_CAPACITY: usize = 256;
 
 /// A payload waiting to be sealed and sent.
 pub(crate) struct Outbound {
@@ -28,24 +31,22 @@ pub(crate) struct Outbound {
     pub(crate) payload: Vec<u8>,
 }
 
-struct Shared {
-    queue: ArrayQueue<Outbound>,
-    waker: AtomicWaker,
-    max_payload: usize,
-}
+type Slot = Arc<Mutex<Option<Receiver<Outbound, OUTBOX_CAPACITY>>>>;
 
 /// A handle that sends payloads through the discovery process's socket; cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
-    shared: Arc<Shared>,
+    sender: Sender<Outbound, OUTBOX_CAPACITY>,
+    receiver: Slot,
+    max_payload: usize,
 }
 
 impl fmt::Debug for Outbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Outbox")
-            .field("queued", &self.shared.queue.len())
-            .field("capacity", &self.shared.queue.capacity())
-            .finish()
+            .field("capacity", &OUTBOX_CAPACITY)
+            .field("max_payload", &self.max_payload)
+            .finish_non_exhaustive()
     }
 }
 
@@ -87,14 +88,13 @@ impl fmt::Display for OutboxError {
 impl core::error::Error for OutboxError {}
 
 impl Outbox {
-    /// An outbox of `capacity` payloads of at most `max_payload` bytes each.
-    pub(crate) fn new(capacity: usize, max_payload: usize) -> Self {
+    /// An outbox of payloads of at most `max_payload` bytes each.
+    pub(crate) fn new(max_payload: usize) -> Self {
+        let (sender, receiver) = mailbox::channel();
         Self {
-            shared: Arc::new(Shared {
-                queue: ArrayQueue::new(capacity.max(1)),
-                waker: AtomicWaker::new(),
-                max_payload,
-            }),
+            sender,
+            receiver: Arc::new(Mutex::new(Some(receiver))),
+            max_payload,
         }
     }
 
@@ -104,30 +104,56 @@ impl Outbox {
         if payload.first().is_none_or(|&kind| kind < MEMBERSHIP_KINDS) {
             return Err(OutboxError::Kind);
         }
-        if payload.len() > self.shared.max_payload {
+        if payload.len() > self.max_payload {
             return Err(OutboxError::TooLarge {
                 len: payload.len(),
-                max: self.shared.max_payload,
+                max: self.max_payload,
             });
         }
-        self.shared
-            .queue
-            .push(Outbound { target, payload })
-            .map_err(|outbound| OutboxError::Full(outbound.payload))?;
-        self.shared.waker.wake();
-        Ok(())
+        self.sender
+            .try_send(Outbound { target, payload })
+            .map_err(|error| match error {
+                TrySendError::Full(outbound) | TrySendError::Closed(outbound) => {
+                    OutboxError::Full(outbound.payload)
+                }
+            })
     }
 
-    /// The next queued payload, or `Pending` with the consumer's waker registered.
-    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Outbound> {
-        if let Some(outbound) = self.shared.queue.pop() {
-            return Poll::Ready(outbound);
+    /// The receiving side, for one incarnation of the discovery process (`None` if
+    /// another incarnation still holds it).
+    pub(crate) fn take(&self) -> Option<Drain> {
+        let receiver = self
+            .receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
+        Some(Drain {
+            receiver: Some(receiver),
+            slot: self.receiver.clone(),
+        })
+    }
+}
+
+/// The receiving side of an outbox, put back in its slot when dropped.
+pub(crate) struct Drain {
+    receiver: Option<Receiver<Outbound, OUTBOX_CAPACITY>>,
+    slot: Slot,
+}
+
+impl Drain {
+    /// The next queued payload, or `Pending` with the waker registered.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Outbound> {
+        match self.receiver.as_mut().map(|r| r.poll_recv(cx)) {
+            Some(Poll::Ready(Some(outbound))) => Poll::Ready(outbound),
+            // No sender left is impossible while the `Outbox` (which holds one) lives.
+            _ => Poll::Pending,
         }
-        self.shared.waker.register(cx.waker());
-        match self.shared.queue.pop() {
-            Some(outbound) => Poll::Ready(outbound),
-            None => Poll::Pending,
-        }
+    }
+}
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = self.receiver.take();
     }
 }
 
@@ -142,9 +168,10 @@ mod tests {
 
     #[test]
     fn a_full_outbox_hands_the_payload_back_and_bad_payloads_are_refused() {
-        let outbox = Outbox::new(2, 8);
-        assert_eq!(outbox.send(target(), vec![0x10]), Ok(()));
-        assert_eq!(outbox.send(target(), vec![0x11]), Ok(()));
+        let outbox = Outbox::new(8);
+        for k in 0..OUTBOX_CAPACITY {
+            assert_eq!(outbox.send(target(), vec![0x10, k as u8]), Ok(()));
+        }
         assert_eq!(
             outbox.send(target(), vec![0x12, 7]),
             Err(OutboxError::Full(vec![0x12, 7]))
@@ -158,17 +185,22 @@ mod tests {
     }
 
     #[test]
-    fn payloads_come_out_in_order_and_an_empty_outbox_is_pending() {
-        let outbox = Outbox::new(4, 8);
+    fn payloads_come_out_in_order_and_survive_the_drain_being_dropped() {
+        let outbox = Outbox::new(8);
         let mut cx = Context::from_waker(Waker::noop());
-        assert!(outbox.poll_next(&mut cx).is_pending());
+        let mut drain = outbox.take().expect("the first incarnation takes it");
+        assert!(outbox.take().is_none(), "one incarnation at a time");
+        assert!(drain.poll_next(&mut cx).is_pending());
         outbox.send(target(), vec![0x10]).unwrap();
         outbox.send(target(), vec![0x20]).unwrap();
-        let Poll::Ready(first) = outbox.poll_next(&mut cx) else {
+        let Poll::Ready(first) = drain.poll_next(&mut cx) else {
             panic!("queued")
         };
         assert_eq!(first.payload, [0x10]);
-        let Poll::Ready(second) = outbox.poll_next(&mut cx) else {
+        // A restart: the next incarnation finds what was still queued.
+        drop(drain);
+        let mut drain = outbox.take().expect("put back on drop");
+        let Poll::Ready(second) = drain.poll_next(&mut cx) else {
             panic!("queued")
         };
         assert_eq!(second.payload, [0x20]);

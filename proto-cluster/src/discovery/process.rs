@@ -184,7 +184,7 @@ impl Discovery {
             Some(_) => MulticastState::Starting,
             None => MulticastState::Disabled,
         };
-        let outbox = Outbox::new(config.outbox, envelope.max_payload());
+        let outbox = Outbox::new(envelope.max_payload());
         Self {
             config: Arc::new(config),
             envelope,
@@ -260,6 +260,9 @@ impl Discovery {
         };
         let capacity = self.envelope.mtu() + 1;
 
+        // A previous incarnation that has not finished dropping still holds it: this
+        // one then sends nothing from the outbox (payloads wait; none is lost).
+        let mut drain = self.outbox.take();
         let mut stop = pin!(stop);
         let mut round = pin!(timers.sleep(schedule.first_delay()));
         let mut from_unicast = receive(&unicast, Vec::with_capacity(capacity));
@@ -286,7 +289,9 @@ impl Discovery {
                             }
                         }
                         2 => {
-                            if let Poll::Ready(outbound) = self.outbox.poll_next(cx) {
+                            if let Some(Poll::Ready(outbound)) =
+                                drain.as_mut().map(|d| d.poll_next(cx))
+                            {
                                 return Poll::Ready(Event::Outbound(outbound));
                             }
                         }

@@ -374,3 +374,43 @@ fn membership_packets_travel_sealed_through_the_outbox_and_come_out_authenticate
     assert_eq!(b.envelope.rejections().total(), 0);
     assert_eq!(a.discovery.status().snapshot().membership_sent, 3);
 }
+
+#[test]
+fn packet_chaos_drops_and_corrupts_and_receivers_count_the_damage() {
+    let a = Node::start(
+        None,
+        envelope(1, 1, KEY),
+        config("127.0.0.1:0".parse().unwrap())
+            .no_multicast()
+            .interval(Duration::from_millis(50))
+            .packet_chaos(0.3, 0.5)
+            .build()
+            .unwrap(),
+    );
+    let a_addr = within(INTERVAL * 2, || a.discovery.status().advertised().is_some())
+        .and(a.discovery.status().advertised())
+        .expect("bound");
+    let b = Node::start(
+        None,
+        envelope(2, 1, KEY),
+        config("127.0.0.1:0".parse().unwrap())
+            .no_multicast()
+            .interval(Duration::from_millis(50))
+            .seed(a_addr)
+            .build()
+            .unwrap(),
+    );
+    assert!(
+        within(INTERVAL * 5, || {
+            let chaos = a.discovery.status().snapshot();
+            chaos.chaos_dropped > 0
+                && chaos.chaos_corrupted > 0
+                && b.envelope.rejections().total() > 0
+                && b.found.knows(NodeId(1))
+        })
+        .is_some(),
+        "a: {:?}; b rejected {}",
+        a.discovery.status().snapshot(),
+        b.envelope.rejections().snapshot()
+    );
+}

@@ -52,6 +52,7 @@ pub struct DiscoveryConfig {
     pub(crate) burst: u32,
     pub(crate) per_second: u32,
     pub(crate) max_peers: usize,
+    pub(crate) chaos: Option<(f64, f64)>,
 }
 
 impl DiscoveryConfig {
@@ -83,6 +84,7 @@ impl DiscoveryConfig {
                 burst: 16,
                 per_second: 8,
                 max_peers: 1024,
+                chaos: None,
             },
         }
     }
@@ -182,6 +184,14 @@ impl DiscoveryBuilder {
     /// How many peers discovery tracks (default 1,024).
     pub fn max_peers(mut self, max: usize) -> Self {
         self.config.max_peers = max;
+        self
+    }
+
+    /// Fault injection: drops a `drop` fraction of outgoing packets and corrupts a
+    /// `corrupt` fraction (one byte flipped after sealing, so receivers reject and
+    /// count them). Off by default; for demonstrations and tests of healing.
+    pub fn packet_chaos(mut self, drop: f64, corrupt: f64) -> Self {
+        self.config.chaos = Some((drop, corrupt));
         self
     }
 

@@ -25,11 +25,13 @@
 //! [`DiscoveryStatus`], and goes on with its seeds.
 
 pub mod beacon;
+mod chaos;
 mod config;
 mod known;
 mod outbox;
 mod process;
 pub mod rate_limit;
+mod rng;
 pub mod schedule;
 mod socket;
 mod status;

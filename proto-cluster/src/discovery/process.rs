@@ -43,6 +43,7 @@ use ravelin_kernel::time::Timers;
 use ravelin_linux::net::UdpSocket;
 
 use super::beacon::{Beacon, BeaconKind, MAX_BEACON_LEN};
+use super::chaos::{PacketChaos, Verdict};
 use super::config::DiscoveryConfig;
 use super::known::{Known, Seen};
 use super::outbox::{MEMBERSHIP_KINDS, Outbound, Outbox};
@@ -171,6 +172,7 @@ struct Session<'s> {
     found: bool,
     /// A buffer for outgoing packets.
     out: Vec<u8>,
+    chaos: Option<PacketChaos>,
 }
 
 impl Discovery {
@@ -257,6 +259,9 @@ impl Discovery {
             limit: RateLimit::new(config.burst, config.per_second),
             found: false,
             out: Vec::with_capacity(self.envelope.mtu()),
+            chaos: config
+                .chaos
+                .map(|(drop, corrupt)| PacketChaos::new(drop, corrupt, !identity.node.0)),
         };
         let capacity = self.envelope.mtu() + 1;
 
@@ -512,6 +517,15 @@ impl Discovery {
             .seal(payload, &mut out)
             .map_err(io::Error::other)?;
         out.truncate(sealed);
+        match session.chaos.as_mut().map(|chaos| chaos.apply(&mut out)) {
+            Some(Verdict::Drop) => {
+                bump(&self.status.chaos_dropped);
+                session.out = out;
+                return Ok(());
+            }
+            Some(Verdict::Corrupted) => bump(&self.status.chaos_corrupted),
+            Some(Verdict::Send) | None => {}
+        }
         let (result, out) = session.unicast.send_to(out, target).await;
         session.out = out;
         result.map(drop)

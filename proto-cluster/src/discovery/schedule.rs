@@ -8,6 +8,8 @@
 
 use core::time::Duration;
 
+use super::rng::Rng;
+
 /// The beacon timetable of one discovery process.
 #[derive(Clone, Debug)]
 pub struct Schedule {
@@ -17,7 +19,7 @@ pub struct Schedule {
     stable_rounds: u32,
     current: Duration,
     quiet_rounds: u32,
-    rng: u64,
+    rng: Rng,
 }
 
 impl Schedule {
@@ -37,8 +39,7 @@ impl Schedule {
             stable_rounds: stable_rounds.max(1),
             current: base,
             quiet_rounds: 0,
-            // xorshift must not start at zero.
-            rng: seed | 1,
+            rng: Rng::new(seed),
         }
     }
 
@@ -67,23 +68,15 @@ impl Schedule {
     /// so that nodes started together spread out.
     pub fn first_delay(&mut self) -> Duration {
         let spread = self.base.as_nanos() as u64 * self.jitter_permille / 1000;
-        Duration::from_nanos(self.random() % (spread + 1))
+        Duration::from_nanos(self.rng.next_u64() % (spread + 1))
     }
 
     fn jittered(&mut self, interval: Duration) -> Duration {
         let nanos = interval.as_nanos() as u64;
         let spread = nanos * self.jitter_permille / 1000;
         // Uniform in [nanos - spread, nanos + spread].
-        let offset = self.random() % (2 * spread + 1);
+        let offset = self.rng.next_u64() % (2 * spread + 1);
         Duration::from_nanos(nanos - spread + offset)
-    }
-
-    /// xorshift64*: fast, and good enough to spread timers.
-    fn random(&mut self) -> u64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 

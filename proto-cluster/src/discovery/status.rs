@@ -52,6 +52,8 @@ pub struct DiscoveryStatus {
     pub(crate) peers_refused: AtomicU64,
     pub(crate) membership_sent: AtomicU64,
     pub(crate) membership_received: AtomicU64,
+    pub(crate) chaos_dropped: AtomicU64,
+    pub(crate) chaos_corrupted: AtomicU64,
     pub(crate) interval_ms: AtomicU64,
 }
 
@@ -81,6 +83,10 @@ pub struct DiscoverySnapshot {
     pub membership_sent: u64,
     /// Membership packets that passed the envelope and were handed over.
     pub membership_received: u64,
+    /// Outgoing packets packet chaos dropped.
+    pub chaos_dropped: u64,
+    /// Outgoing packets packet chaos corrupted.
+    pub chaos_corrupted: u64,
     /// The current beacon interval (without jitter), in milliseconds.
     pub interval_ms: u64,
 }
@@ -100,6 +106,8 @@ impl DiscoveryStatus {
             peers_refused: AtomicU64::new(0),
             membership_sent: AtomicU64::new(0),
             membership_received: AtomicU64::new(0),
+            chaos_dropped: AtomicU64::new(0),
+            chaos_corrupted: AtomicU64::new(0),
             interval_ms: AtomicU64::new(0),
         }
     }
@@ -161,6 +169,8 @@ impl DiscoveryStatus {
             peers_refused: self.peers_refused.load(Relaxed),
             membership_sent: self.membership_sent.load(Relaxed),
             membership_received: self.membership_received.load(Relaxed),
+            chaos_dropped: self.chaos_dropped.load(Relaxed),
+            chaos_corrupted: self.chaos_corrupted.load(Relaxed),
             interval_ms: self.interval_ms.load(Relaxed),
         }
     }

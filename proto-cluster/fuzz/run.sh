@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every envelope fuzz target for a bounded time and prints one line per target:
+# Runs every cluster fuzz target for a bounded time and prints one line per target:
 #   fuzz <target>: <N> execs, <result>
 # Usage: proto-cluster/fuzz/run.sh [SECONDS_PER_TARGET]   (default 20)
 # Needs the nightly toolchain; installs cargo-fuzz if it is missing. Starts from the
@@ -22,7 +22,7 @@ fi
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-targets=(envelope_open envelope_sealed replay_window)
+targets=(envelope_open envelope_sealed replay_window beacon_decode)
 failed=0
 for target in "${targets[@]}"; do
     mkdir -p "$scratch/$target"

@@ -7,7 +7,8 @@
 use std::fs;
 use std::path::Path;
 
-use ravelin_cluster::envelope::Mode;
+use ravelin_cluster::discovery::beacon::{Beacon, BeaconKind, MAX_BEACON_LEN};
+use ravelin_cluster::envelope::{Generation, Mode, NodeId};
 use ravelin_cluster_fuzz::{CLUSTER, Fields, mac_packet, sender};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -81,4 +82,21 @@ fn main() {
         steps.extend_from_slice(&counter.to_le_bytes());
     }
     write(&replay, "steps", &steps);
+
+    // beacon_decode: announces and probes over both address families.
+    let beacons = corpus.join("beacon_decode");
+    for (name, kind, addr) in [
+        ("announce-v4", BeaconKind::Announce, "10.77.0.1:7946"),
+        ("probe-v6", BeaconKind::Probe, "[fd00::1]:7946"),
+    ] {
+        let beacon = Beacon {
+            kind,
+            node: NodeId(7),
+            generation: Generation(42),
+            addr: addr.parse().expect("a literal address"),
+        };
+        let mut out = [0; MAX_BEACON_LEN];
+        let len = beacon.encode(&mut out);
+        write(&beacons, name, &out[..len]);
+    }
 }

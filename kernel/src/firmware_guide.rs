@@ -54,6 +54,12 @@
 //!
 //! ## Sizing pools and mailboxes
 //!
+//! - **The executor.** An [`Executor`](crate::sched::Executor) is about 2.9 KB on 32-bit
+//!   targets, nearly all of it its timer wheel (six levels of 64 slots). Its `static`
+//!   takes that much flash as well as RAM: its initial value holds the platform's
+//!   address, so the linker puts it in `.data`, whose initial values are copied from
+//!   flash at reset (an empty wheel is all zeros, but only an all-zero `static` goes to
+//!   `.bss`).
 //! - **Lightprocs.** A [`ProcPool<N, SIZE>`](crate::lightproc::ProcPool) has `N` slots of
 //!   `SIZE` bytes (aligned to 16). A proc needs its header, its scheduler handle (one
 //!   pointer for the [`Executor`](crate::sched::Executor)), its slot tag (one pointer)

@@ -39,9 +39,10 @@
 //! anything later, so overflowed entries also fire in order.
 //!
 //! Each slot also keeps a lower bound of its entries' ticks (exact unless its earliest
-//! entry was cancelled), so [`Wheel::next_deadline`] reports when the earliest entry is
-//! due, not merely when the next cascade is: a parked worker wakes once per timer, not
-//! once per level.
+//! entry was cancelled), as 32 bits of offset from the slot's start ([`SlotBound`]; a
+//! slot of level 0 spans one tick and needs none), so [`Wheel::next_deadline`] reports
+//! when the earliest entry is due, not merely when the next cascade is: a parked worker
+//! wakes once per timer, not once per level.
 //!
 //! # Intrusive entries
 //!
@@ -320,12 +321,69 @@ impl List {
     }
 }
 
-/// One level: its slots, which of them are occupied, and a lower bound of each slot's
-/// earliest tick (`u64::MAX` when empty).
+/// A lower bound of the overflowed entries' ticks, `u64::MAX` when there are none.
+///
+/// Stored as the bitwise complement of the tick, so that "none" is all zero bits, like
+/// every other field of an empty wheel (see [`SlotBound`]). Lowering the bound to a tick
+/// is raising the complement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Earliest(u64);
+
+impl Earliest {
+    /// No entries: the bound is `u64::MAX`.
+    const NONE: Self = Self(0);
+
+    /// The bound, as a tick.
+    fn tick(self) -> u64 {
+        !self.0
+    }
+
+    /// Lowers the bound to `tick` if it is below it.
+    fn lower_to(&mut self, tick: u64) {
+        self.0 = self.0.max(!tick);
+    }
+}
+
+/// A lower bound of the ticks of one slot's entries, as an offset from the tick the slot
+/// starts at, for a slot of level 1 or above.
+///
+/// Every entry of a slot of level `l` is due within the `64^l` ticks that start at the
+/// slot's start, a multiple of `64^l` (the slot-range invariant `Wheel::check`
+/// asserts), so its offset is its tick's low `6 * l` bits: at most 30 bits, a `u32`, half
+/// the size of a tick. The start of an occupied slot does not move while it stays
+/// occupied (`elapsed` stays below it until the slot is processed), so the bound stays
+/// valid. A slot of level 0 spans one tick, so its entries are all due at its start and
+/// it needs no bound.
+///
+/// Stored as the bitwise complement of the offset, so that an empty slot's bound is all
+/// zero bits: an empty wheel is then all zeros, which a `static` built at run time gets
+/// from one memset (a `const` initial value with other bits would be a constant of the
+/// wheel's size, copied from flash).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlotBound(u32);
+
+impl SlotBound {
+    /// An empty slot.
+    const NONE: Self = Self(0);
+    /// Offset 0: the bound of a slot whose entries are all due at its start.
+    const AT_START: Self = Self(!0);
+
+    /// The bound, as an offset from the slot's start (meaningless for an empty slot).
+    fn offset(self) -> u64 {
+        u64::from(!self.0)
+    }
+
+    /// Lowers the bound to the offset of `when`, an entry's tick, in a slot of `level`.
+    fn lower_to(&mut self, level: usize, when: u64) {
+        let offset = (when & (slot_range(level) - 1)) as u32;
+        self.0 = self.0.max(!offset);
+    }
+}
+
+/// One level: its slots and which of them are occupied.
 struct Level {
     occupied: u64,
     slots: [List; SLOTS],
-    earliest: [u64; SLOTS],
 }
 
 impl Level {
@@ -333,7 +391,6 @@ impl Level {
         Self {
             occupied: 0,
             slots: [const { List::new() }; SLOTS],
-            earliest: [u64::MAX; SLOTS],
         }
     }
 
@@ -383,10 +440,12 @@ pub(crate) struct Wheel {
     /// `pending`).
     elapsed: u64,
     levels: [Level; LEVELS],
+    /// The bound of each slot of levels 1 and above (`bounds[level - 1][slot]`).
+    bounds: [[SlotBound; SLOTS]; LEVELS - 1],
     pending: List,
     overflow: List,
     /// A lower bound of the ticks in `overflow` (`u64::MAX` when empty).
-    overflow_earliest: u64,
+    overflow_earliest: Earliest,
     /// Linked entries.
     registered: usize,
 }
@@ -401,9 +460,10 @@ impl Wheel {
         Self {
             elapsed: 0,
             levels: [const { Level::new() }; LEVELS],
+            bounds: [[SlotBound::NONE; SLOTS]; LEVELS - 1],
             pending: List::new(),
             overflow: List::new(),
-            overflow_earliest: u64::MAX,
+            overflow_earliest: Earliest::NONE,
             registered: 0,
         }
     }
@@ -421,11 +481,34 @@ impl Wheel {
         }
         let in_wheel = self
             .next_expiration()
-            .map(|e| self.levels[e.level].earliest[e.slot].max(e.deadline));
-        let overflow = (!self.overflow.is_empty()).then_some(self.overflow_earliest);
+            .map(|e| e.deadline + self.bound(e.level, e.slot).offset());
+        let overflow = (!self.overflow.is_empty()).then_some(self.overflow_earliest.tick());
         match (in_wheel, overflow) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+
+    /// The bound of `slot` of `level`; on level 0, where a slot spans one tick, its
+    /// start.
+    fn bound(&self, level: usize, slot: usize) -> SlotBound {
+        match level.checked_sub(1) {
+            Some(above) => self.bounds[above][slot],
+            None => SlotBound::AT_START,
+        }
+    }
+
+    /// The bound of `slot` of `level` when it is not level 0.
+    fn bound_mut(&mut self, level: usize, slot: usize) -> Option<&mut SlotBound> {
+        let above = level.checked_sub(1)?;
+        Some(&mut self.bounds[above][slot])
+    }
+
+    /// Marks `slot` of `level` empty: clears its occupied bit and its bound.
+    fn clear_slot(&mut self, level: usize, slot: usize) {
+        self.levels[level].occupied &= !(1 << slot);
+        if let Some(bound) = self.bound_mut(level, slot) {
+            *bound = SlotBound::NONE;
         }
     }
 
@@ -577,7 +660,7 @@ impl Wheel {
             }
             let next = self.next_expiration();
             if !self.overflow.is_empty() {
-                let from = reachable_from(self.overflow_earliest);
+                let from = reachable_from(self.overflow_earliest.tick());
                 // Migrate before processing anything later: the slot being processed
                 // must never be passed by an entry still waiting in the overflow.
                 if from <= self.elapsed
@@ -606,10 +689,8 @@ impl Wheel {
     /// Re-inserts every entry of a slot that has just come due (at `elapsed`): each falls
     /// to a lower level, or to `pending` if due.
     fn cascade(&mut self, level: usize, slot: usize) {
-        let l = &mut self.levels[level];
-        let mut cursor = l.slots[slot].head.take();
-        l.occupied &= !(1 << slot);
-        l.earliest[slot] = u64::MAX;
+        let mut cursor = self.levels[level].slots[slot].head.take();
+        self.clear_slot(level, slot);
         while let Some(entry) = cursor {
             // SAFETY: `entry` was in the slot, so alive (W1); we hold the lock.
             let (next, when) = unsafe { with_node(entry, |node| (node.next, node.when)) };
@@ -622,7 +703,7 @@ impl Wheel {
     /// Moves the overflowed entries that are now within reach into the levels.
     fn migrate(&mut self) {
         let mut cursor = self.overflow.head.take();
-        self.overflow_earliest = u64::MAX;
+        self.overflow_earliest = Earliest::NONE;
         while let Some(entry) = cursor {
             // SAFETY: `entry` was in the overflow list, so alive (W1); we hold the lock.
             let (next, when) = unsafe { with_node(entry, |node| (node.next, node.when)) };
@@ -645,7 +726,7 @@ impl Wheel {
         } else if !reachable(self.elapsed, when) {
             // SAFETY: the caller's guarantees.
             unsafe { self.overflow.push_front(entry) };
-            self.overflow_earliest = self.overflow_earliest.min(when);
+            self.overflow_earliest.lower_to(when);
             Place::Overflow
         } else {
             let level = level_for(self.elapsed, when);
@@ -654,7 +735,9 @@ impl Wheel {
             // SAFETY: the caller's guarantees.
             unsafe { l.slots[slot].push_front(entry) };
             l.occupied |= 1 << slot;
-            l.earliest[slot] = l.earliest[slot].min(when);
+            if let Some(bound) = self.bound_mut(level, slot) {
+                bound.lower_to(level, when);
+            }
             Place::Slot {
                 level: level as u8,
                 slot: slot as u8,
@@ -682,12 +765,11 @@ impl Wheel {
         match place {
             Place::Slot { level, slot } => {
                 let (level, slot) = (usize::from(level), usize::from(slot));
-                let l = &mut self.levels[level];
+                let list = &mut self.levels[level].slots[slot];
                 // SAFETY: the entry is in this slot (its place says so).
-                unsafe { l.slots[slot].unlink(entry) };
-                if l.slots[slot].is_empty() {
-                    l.occupied &= !(1 << slot);
-                    l.earliest[slot] = u64::MAX;
+                unsafe { list.unlink(entry) };
+                if list.is_empty() {
+                    self.clear_slot(level, slot);
                 }
             }
             Place::Pending => {
@@ -698,7 +780,7 @@ impl Wheel {
                 // SAFETY: the entry is in `overflow` (its place says so).
                 unsafe { self.overflow.unlink(entry) };
                 if self.overflow.is_empty() {
-                    self.overflow_earliest = u64::MAX;
+                    self.overflow_earliest = Earliest::NONE;
                 }
             }
         }
@@ -738,7 +820,9 @@ impl Wheel {
                     "occupied bit"
                 );
                 if list.is_empty() {
-                    assert_eq!(l.earliest[slot], u64::MAX);
+                    if level > 0 {
+                        assert_eq!(self.bounds[level - 1][slot], SlotBound::NONE);
+                    }
                     continue;
                 }
                 assert_ne!(
@@ -762,7 +846,7 @@ impl Wheel {
                         "slot range"
                     );
                     assert!(
-                        l.earliest[slot] <= when,
+                        start + self.bound(level, slot).offset() <= when,
                         "the earliest bound is a lower bound"
                     );
                     assert!(reachable(elapsed, when));
@@ -779,11 +863,11 @@ impl Wheel {
                 !reachable(elapsed, when),
                 "overflowed entries are out of reach"
             );
-            assert!(self.overflow_earliest <= when);
+            assert!(self.overflow_earliest.tick() <= when);
             count += 1;
         }
         if self.overflow.is_empty() {
-            assert_eq!(self.overflow_earliest, u64::MAX);
+            assert_eq!(self.overflow_earliest, Earliest::NONE);
         }
         assert_eq!(count, self.registered, "registered count");
     }
@@ -980,6 +1064,32 @@ mod tests {
         assert_eq!(h.wheel.next_deadline(), Some(11));
         assert_eq!(h.expire(11), [1]);
         assert_eq!(h.state(1), State::Fired);
+    }
+
+    /// On every level above 0 (whose slots span one tick), the next deadline is the tick
+    /// of the slot's earliest entry, not the slot's start; cancelling that entry leaves
+    /// the bound stale until the slot is processed, and then the next deadline is the
+    /// remaining entry's.
+    #[test]
+    fn next_deadline_is_the_earliest_tick_on_every_level() {
+        for level in 1..LEVELS {
+            let mut h = Harness::new(2);
+            let start = 5 * slot_range(level);
+            let (first, last) = (
+                start + (slot_range(level) - 1) / 3,
+                start + slot_range(level) - 1,
+            );
+            assert_eq!(level_for(0, first), level);
+            assert!(h.register(1, last));
+            assert!(h.register(0, first));
+            h.wheel.check();
+            assert_eq!(h.wheel.next_deadline(), Some(first), "level {level}");
+            h.cancel(0);
+            assert_eq!(h.wheel.next_deadline(), Some(first), "a stale bound");
+            assert!(h.expire(first).is_empty());
+            assert_eq!(h.wheel.next_deadline(), Some(last), "level {level}");
+            assert_eq!(h.expire(last), [1]);
+        }
     }
 
     #[test]

@@ -140,6 +140,32 @@ impl Simulation {
         }
     }
 
+    /// Every running node learns of `seed` only, and `seed` of every node: as when each
+    /// node's only seed is the same one and multicast is unavailable. The rest is
+    /// SWIM's gossip.
+    pub fn discover_through(&mut self, seed: usize) {
+        let ids: Vec<MemberId> = self.nodes.iter().map(|node| node.id).collect();
+        let now = self.now;
+        let Some(&seed_id) = ids.get(seed) else {
+            return;
+        };
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            let Some(core) = node.core.as_mut() else {
+                continue;
+            };
+            if k == seed {
+                for (j, &id) in ids.iter().enumerate() {
+                    if j != seed {
+                        core.discovered(now, id);
+                    }
+                }
+            } else {
+                core.discovered(now, seed_id);
+            }
+        }
+        self.collect_all();
+    }
+
     /// Node `k` learns of every other node and every other learns of it.
     fn discover(&mut self, k: usize) {
         let ids: Vec<MemberId> = self.nodes.iter().map(|node| node.id).collect();

@@ -36,7 +36,7 @@ fn sixteen_nodes_converge() {
 #[test]
 fn sixteen_nodes_joining_through_one_seed_converge_by_gossip() {
     let mut sim = Simulation::new(16, MembershipConfig::fast(PERIOD), LATENCY);
-    sim.discover_through(0);
+    sim.join_through(0);
     let took = sim.run_until(Duration::from_secs(20), Simulation::converged);
     println!("16 nodes through one seed (simulated): converged in {took:?}");
     assert!(

@@ -1,19 +1,4 @@
 //! [`Codec`]: foca's packets in a compact, fixed-layout binary form.
-//!
-//! Written by hand rather than through serde so that our identity type needs no serde
-//! and every length is known: all integers big-endian, no varints.
-//!
-//! ```text
-//! identity  node u64 | generation u64 | renewal u16 | family u8 (4 or 6) | ip 4/16 | port u16
-//! header    src identity | src incarnation u16 | dst identity | message
-//! message   kind u8, then: Ping/Ack: probe u8; PingReq/IndirectAck: target identity,
-//!           probe u8; IndirectPing/ForwardedAck: origin identity, probe u8; others: nothing
-//! member    identity | incarnation u16 | state u8 (0 alive, 1 suspect, 2 down)
-//! ```
-//!
-//! Decoding never panics and never allocates: a short or malformed input is a
-//! [`CodecError`]. Encoding checks the room left first and writes nothing if the item
-//! does not fit.
 
 use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -60,6 +45,21 @@ impl core::error::Error for CodecError {}
 
 /// foca's codec for [`MemberId`]s.
 #[derive(Clone, Copy, Debug, Default)]
+///
+/// Written by hand rather than through serde so that our identity type needs no serde
+/// and every length is known: all integers big-endian, no varints.
+///
+/// ```text
+/// identity  node u64 | generation u64 | renewal u16 | family u8 (4 or 6) | ip 4/16 | port u16
+/// header    src identity | src incarnation u16 | dst identity | message
+/// message   kind u8, then: Ping/Ack: probe u8; PingReq/IndirectAck: target identity,
+///           probe u8; IndirectPing/ForwardedAck: origin identity, probe u8; others: nothing
+/// member    identity | incarnation u16 | state u8 (0 alive, 1 suspect, 2 down)
+/// ```
+///
+/// Decoding never panics and never allocates: a short or malformed input is a
+/// [`CodecError`]. Encoding checks the room left first and writes nothing if the item
+/// does not fit.
 pub struct Codec;
 
 /// A small stack buffer items are encoded into before being copied out whole.

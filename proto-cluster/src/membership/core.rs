@@ -1,42 +1,5 @@
-//! [`Core`]: the membership state machine without sockets, clocks or threads.
-//!
-//! It owns foca and everything foca asks of its runtime: outgoing packets (each
-//! prefixed with the kind byte [`SWIM`]), the [`TimerQueue`] of requested timers, and
-//! the events for subscribers. Every call takes the current time; nothing in it reads a
-//! clock, so the supervised process drives it with the kernel's timers and the
-//! simulator ([`sim`](super::sim)) with a simulated clock.
-//!
-//! ```text
-//!                 discovered(peer)        received(from, packet)        tick(now)
-//!                       |                        |                          |
-//!                remember the peer      kind byte 0x10?  no -> Refusal::Kind |
-//!                announce to it if      claimed sender decodes? no -> Undecodable
-//!                it is not active       claimed sender == envelope's       |
-//!                       |                 (node, generation)? no -> Forged  |
-//!                       |               foca.handle_data                    |
-//!                       v                        v                          v
-//!             +-----------------------------------------------------------------+
-//!             | foca: packets out -> queue, timers -> min-heap, notifications   |
-//!             |       -> events                                                  |
-//!             +-----------------------------------------------------------------+
-//!   tick: hand every due timer to foca in deadline order; then, if the announce
-//!   is due: alone -> announce to every discovered peer (every `announce_every`);
-//!   joined -> announce to discovered peers that are not active (every `rejoin_every`).
-//! ```
-//!
-//! The node's own connection state, as foca reports it:
-//!
-//! ```text
-//!   Alone --first member up (Active)--> Joined --last member gone (Idle)--> Alone
-//!     ^                                   |
-//!     |                 declared down: foca renews the identity (Rejoin) and
-//!     |                 stays Joined; with no renewal left it is Defunct
-//!     +----------------------- announce retries ----------------------------+
-//! ```
-//!
-//! Invariants: a packet reaches foca only if the sender it names is the node and
-//! generation the envelope authenticated (TRAPS 26); timers reach foca in deadline
-//! order (TRAPS 27); while alone the node keeps announcing (TRAPS 27).
+//! [`Core`]: the membership state machine without sockets, clocks or threads (its
+//! design is on [`Core`]).
 
 use core::fmt;
 use core::time::Duration;
@@ -155,7 +118,45 @@ impl Runtime<MemberId> for Effects<'_> {
 
 type Swim = Foca<MemberId, Codec, SmallRng, NoCustomBroadcast>;
 
-/// foca with its timers, its peers and its outputs: see the [module docs](self).
+/// foca with its timers, its peers and its outputs.
+///
+/// It owns foca and everything foca asks of its runtime: outgoing packets (each
+/// prefixed with the kind byte [`SWIM`]), a min-heap of the timers it requested, and
+/// the events for subscribers. Every call takes the current time; nothing in it reads a
+/// clock, so the supervised process drives it with the kernel's timers and the
+/// simulator ([`sim`](super::sim)) with a simulated clock.
+///
+/// ```text
+///                 discovered(peer)        received(from, packet)        tick(now)
+///                       |                        |                          |
+///                remember the peer      kind byte 0x10?  no -> Refusal::Kind |
+///                announce to it if      claimed sender decodes? no -> Undecodable
+///                it is not active       claimed sender == envelope's       |
+///                       |                 (node, generation)? no -> Forged  |
+///                       |               foca.handle_data                    |
+///                       v                        v                          v
+///             +-----------------------------------------------------------------+
+///             | foca: packets out -> queue, timers -> min-heap, notifications   |
+///             |       -> events                                                  |
+///             +-----------------------------------------------------------------+
+///   tick: hand every due timer to foca in deadline order; then, if the announce
+///   is due: alone -> announce to every discovered peer (every `announce_every`);
+///   joined -> announce to discovered peers that are not active (every `rejoin_every`).
+/// ```
+///
+/// The node's own connection state, as foca reports it:
+///
+/// ```text
+///   Alone --first member up (Active)--> Joined --last member gone (Idle)--> Alone
+///     ^                                   |
+///     |                 declared down: foca renews the identity (Rejoin) and
+///     |                 stays Joined; with no renewal left it is Defunct
+///     +----------------------- announce retries ----------------------------+
+/// ```
+///
+/// Invariants: a packet reaches foca only if the sender it names is the node and
+/// generation the envelope authenticated (TRAPS 26); timers reach foca in deadline
+/// order (TRAPS 27); while alone the node keeps announcing (TRAPS 27).
 pub struct Core {
     foca: Swim,
     timers: TimerQueue,

@@ -1,18 +1,4 @@
 //! [`MemberId`]: who a member is, as foca sees it.
-//!
-//! A member is a node id, the address its membership layer listens on, the node's
-//! generation (the one its envelope seals with, moved forward at every restart) and a
-//! renewal count within that generation.
-//!
-//! Why a renewal count beside the generation: foca renews the identity of a node that
-//! learns it was declared down while it is still running (after a partition, say), and
-//! the envelope's generation cannot move without a restart. Keeping the renewal apart
-//! keeps the sender check exact (see [`MemberId::sent_by`]): a packet's claimed node and
-//! generation must be the ones the envelope authenticated, whatever the renewal count.
-//!
-//! Ordering of incarnations of one node: a newer generation wins, and within one
-//! generation a higher renewal count wins ([`MemberId::win_addr_conflict`] in foca's
-//! terms; foca's "address" of a member is its node id, so one node is one member).
 
 use std::net::SocketAddr;
 
@@ -20,6 +6,20 @@ use crate::envelope::{Generation, Identity, NodeId};
 
 /// A member's identity: node id, membership address, generation and renewal count.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+///
+/// A member is a node id, the address its membership layer listens on, the node's
+/// generation (the one its envelope seals with, moved forward at every restart) and a
+/// renewal count within that generation.
+///
+/// Why a renewal count beside the generation: foca renews the identity of a node that
+/// learns it was declared down while it is still running (after a partition, say), and
+/// the envelope's generation cannot move without a restart. Keeping the renewal apart
+/// keeps the sender check exact (see [`MemberId::sent_by`]): a packet's claimed node and
+/// generation must be the ones the envelope authenticated, whatever the renewal count.
+///
+/// Ordering of incarnations of one node: a newer generation wins, and within one
+/// generation a higher renewal count wins (`win_addr_conflict` in foca's
+/// terms; foca's "address" of a member is its node id, so one node is one member).
 pub struct MemberId {
     /// The node's stable id.
     pub node: NodeId,

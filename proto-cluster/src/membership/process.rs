@@ -1,24 +1,5 @@
-//! [`MembershipLayer`]: the [`Core`] run as a supervised process, fed by discovery.
-//!
-//! ```text
-//!   discovery process                         membership process
-//!   ------------------                        ------------------
-//!   Membership::discovered(peer) --+
-//!   Membership::received(from, ..) +--> inbox (bounded; full: drop + count)
-//!                                              |
-//!                                   wait for: stop | inbox | next deadline
-//!                                              |  (kernel timers: sleep_until)
-//!                                     core.discovered / core.received / core.tick
-//!                                              |
-//!          Outbox::send(addr, payload) <-------+ packets (full outbox: count)
-//!                      subscribers <-----------+ events (full queue: drop + count)
-//!           members / Directory::lookup <------+ snapshot (a short lock, no await)
-//! ```
-//!
-//! Neither method discovery calls ever blocks: each pushes onto a lock-free bounded
-//! queue and wakes the process. The peers discovery reported are also kept in the layer,
-//! so a restarted membership process (its supervisor restarts it with a fresh [`Core`]
-//! and foca) announces to them again rather than waiting for discovery news.
+//! [`MembershipLayer`]: the [`Core`] run as a supervised process, fed by discovery (its
+//! design is on [`MembershipLayer`]).
 
 use core::convert::Infallible;
 use core::future::{Future, poll_fn};
@@ -139,6 +120,26 @@ struct Published {
 /// The membership layer of one node: give it to discovery as its [`Membership`], run
 /// its process with [`child_spec`](Self::child_spec), subscribe to its events, look
 /// nodes up through its [`Directory`].
+///
+/// ```text
+///   discovery process                         membership process
+///   ------------------                        ------------------
+///   Membership::discovered(peer) --+
+///   Membership::received(from, ..) +--> inbox (bounded; full: drop + count)
+///                                              |
+///                                   wait for: stop | inbox | next deadline
+///                                              |  (kernel timers: sleep_until)
+///                                     core.discovered / core.received / core.tick
+///                                              |
+///          Outbox::send(addr, payload) <-------+ packets (full outbox: count)
+///                      subscribers <-----------+ events (full queue: drop + count)
+///           members / Directory::lookup <------+ snapshot (a short lock, no await)
+/// ```
+///
+/// Neither method discovery calls ever blocks: each pushes onto a lock-free bounded
+/// queue and wakes the process. The peers discovery reported are also kept in the layer,
+/// so a restarted membership process (its supervisor restarts it with a fresh [`Core`]
+/// and foca) announces to them again rather than waiting for discovery news.
 pub struct MembershipLayer {
     config: MembershipConfig,
     me: MemberId,

@@ -140,30 +140,27 @@ impl Simulation {
         }
     }
 
-    /// Every running node learns of `seed` only, and `seed` of every node: as when each
-    /// node's only seed is the same one and multicast is unavailable. The rest is
-    /// SWIM's gossip.
-    pub fn discover_through(&mut self, seed: usize) {
-        let ids: Vec<MemberId> = self.nodes.iter().map(|node| node.id).collect();
-        let now = self.now;
-        let Some(&seed_id) = ids.get(seed) else {
-            return;
-        };
-        for (k, node) in self.nodes.iter_mut().enumerate() {
-            let Some(core) = node.core.as_mut() else {
-                continue;
-            };
-            if k == seed {
-                for (j, &id) in ids.iter().enumerate() {
-                    if j != seed {
-                        core.discovered(now, id);
-                    }
-                }
-            } else {
-                core.discovered(now, seed_id);
+    /// Every running node but `seed` learns of `seed` only, and `seed` of nobody: each
+    /// joins by announcing to it, and learns of the others from SWIM alone (the seed's
+    /// answers and gossip), as with foca and no discovery.
+    pub fn join_through(&mut self, seed: usize) {
+        for k in 0..self.nodes.len() {
+            if k != seed {
+                self.join(k, seed);
             }
         }
-        self.collect_all();
+    }
+
+    /// Node `k` learns of `seed` only (and announces to it).
+    pub fn join(&mut self, k: usize, seed: usize) {
+        let now = self.now;
+        let Some(seed_id) = self.id(seed) else {
+            return;
+        };
+        if let Some(core) = self.nodes.get_mut(k).and_then(|node| node.core.as_mut()) {
+            core.discovered(now, seed_id);
+        }
+        self.collect(k);
     }
 
     /// Node `k` learns of every other node and every other learns of it.

@@ -42,7 +42,6 @@ fn bind(k: usize) -> SocketAddr {
 fn start(lab: &Lab, k: usize, generation: u64) -> MemberNode {
     let config = DiscoveryConfig::builder(bind(k))
         .interval(Duration::from_millis(500))
-        .rate_limit(512, 512)
         .build()
         .unwrap();
     MemberNode::start(

@@ -232,7 +232,9 @@ impl MembershipLayer {
         stop: impl Future<Output = ()> + Send,
         outbox: &Outbox,
     ) -> Result<(), Infallible> {
-        let mut core = Core::new(self.me, &self.config, timers.now());
+        // A restarted process goes on with the identity its predecessor had (renewed,
+        // perhaps): the cluster may have declared the first one down.
+        let mut core = Core::new(self.identity(), &self.config, timers.now());
         let mut counted = CoreCounters::default();
         let known: Vec<MemberId> = lock(&self.peers).values().copied().collect();
         for peer in known {

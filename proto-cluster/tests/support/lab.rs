@@ -3,6 +3,10 @@
 //! 10.77.0.1..n/24. Nothing is created in the caller's namespace (both ends of each
 //! pair are made directly inside the lab's namespaces), names are unique per run, and
 //! everything is removed when the lab is dropped, also when the test fails.
+//!
+//! A split lab ([`Lab::split`]) has two bridges in the hub, joined by a veth pair
+//! (`l0`-`l1`): each group stays connected inside while [`Lab::partition`] takes the
+//! link between them down, and [`Lab::heal`] brings it back.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -46,6 +50,16 @@ fn bridge(args: &[&str]) -> io::Result<()> {
 impl Lab {
     /// Makes the lab, or says why it cannot be made here (not root, no `ip netns`).
     pub fn new(n: usize) -> io::Result<Self> {
+        Self::make(n, n)
+    }
+
+    /// A lab of two groups, nodes `0..first` and `first..n`, on two bridges joined by a
+    /// link that [`partition`](Self::partition) takes down.
+    pub fn split(n: usize, first: usize) -> io::Result<Self> {
+        Self::make(n, first)
+    }
+
+    fn make(n: usize, first: usize) -> io::Result<Self> {
         let id = format!(
             "rvl{}x{}",
             std::process::id(),
@@ -72,6 +86,23 @@ impl Lab {
             "0",
         ])?;
         in_hub(&["link", "set", "br0", "up"])?;
+        if first < n {
+            in_hub(&[
+                "link",
+                "add",
+                "br1",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ])?;
+            in_hub(&["link", "set", "br1", "up"])?;
+            in_hub(&["link", "add", "l0", "type", "veth", "peer", "name", "l1"])?;
+            in_hub(&["link", "set", "l0", "master", "br0"])?;
+            in_hub(&["link", "set", "l1", "master", "br1"])?;
+            in_hub(&["link", "set", "l0", "up"])?;
+            in_hub(&["link", "set", "l1", "up"])?;
+        }
         for k in 0..n {
             let name = format!("{id}-n{k}");
             ip(&["netns", "add", &name])?;
@@ -81,7 +112,8 @@ impl Lab {
                 "link", "add", "eth0", "netns", &name, "type", "veth", "peer", "name", &hub_end,
                 "netns", &lab.hub,
             ])?;
-            in_hub(&["link", "set", &hub_end, "master", "br0"])?;
+            let bridge = if k < first { "br0" } else { "br1" };
+            in_hub(&["link", "set", &hub_end, "master", bridge])?;
             in_hub(&["link", "set", &hub_end, "up"])?;
             let addr = format!("{}/24", Self::addr(k));
             ip(&["-n", &name, "addr", "add", &addr, "dev", "eth0"])?;
@@ -117,6 +149,16 @@ impl Lab {
             ])?;
         }
         Ok(())
+    }
+
+    /// Cuts a split lab in two: the link between the bridges goes down.
+    pub fn partition(&self) -> io::Result<()> {
+        ip(&["-n", &self.hub, "link", "set", "l0", "down"])
+    }
+
+    /// Joins the two halves of a split lab again.
+    pub fn heal(&self) -> io::Result<()> {
+        ip(&["-n", &self.hub, "link", "set", "l0", "up"])
     }
 
     /// Moves the calling thread into node `k`'s namespace: sockets it (and threads it

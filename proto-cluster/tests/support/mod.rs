@@ -1,5 +1,6 @@
-//! Nodes for the discovery tests: each runs a discovery process under a supervisor on
-//! its own one-worker runtime, optionally inside a network namespace.
+//! Nodes for the discovery and membership tests: each runs a discovery process (and,
+//! for [`MemberNode`], a membership process) under a supervisor on its own one-worker
+//! runtime, optionally inside a network namespace.
 
 #![allow(dead_code, unreachable_pub)] // Shared by the test files, each using its own part.
 
@@ -14,6 +15,7 @@ use ravelin_cluster::discovery::{Discovery, DiscoveryConfig, Membership, Peer};
 use ravelin_cluster::envelope::{
     ClusterId, Envelope, Generation, Identity, Key, KeyId, KeyRing, NodeId,
 };
+use ravelin_cluster::membership::{MemberId, MembershipConfig, MembershipLayer, Subscription};
 use ravelin_kernel::supervisor::{SupervisorSpec, System};
 use ravelin_linux::Runtime;
 
@@ -80,19 +82,7 @@ impl Node {
         let found = Arc::new(Found::default());
         let discovery = Discovery::new(config, envelope.clone(), found.clone());
         let spec = SupervisorSpec::new("node").child(discovery.child_spec("discovery"));
-        let netns = netns.map(str::to_owned);
-        // The worker threads start from a thread that moved into the namespace, so the
-        // sockets the node makes live there; the test's own thread stays where it is.
-        let running = std::thread::spawn(move || {
-            if let Some(netns) = netns {
-                lab::enter_netns(&netns).expect("enter the test's namespace");
-            }
-            let runtime = Runtime::builder().workers(1).pin(false).build().unwrap();
-            let system = System::start(runtime.scheduler().clone(), spec);
-            (runtime, system)
-        })
-        .join()
-        .unwrap();
+        let running = start_tree(netns, spec);
         Self {
             envelope,
             discovery,
@@ -118,11 +108,88 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        if let Some((runtime, system)) = self.running.take() {
-            system.kill();
-            drop(system);
-            let _ = runtime.shutdown();
+        kill(&mut self.running);
+    }
+}
+
+/// Starts `spec` on a one-worker runtime in the namespace `netns` (`None`: the
+/// caller's).
+fn start_tree(netns: Option<&str>, spec: SupervisorSpec) -> (Runtime, System) {
+    let netns = netns.map(str::to_owned);
+    // The worker threads start from a thread that moved into the namespace, so the
+    // sockets the node makes live there; the test's own thread stays where it is.
+    std::thread::spawn(move || {
+        if let Some(netns) = netns {
+            lab::enter_netns(&netns).expect("enter the test's namespace");
         }
+        let runtime = Runtime::builder().workers(1).pin(false).build().unwrap();
+        let system = System::start(runtime.scheduler().clone(), spec);
+        (runtime, system)
+    })
+    .join()
+    .unwrap()
+}
+
+/// Kills the tree and shuts its runtime down: nothing more is sent, nothing said.
+fn kill(running: &mut Option<(Runtime, System)>) {
+    if let Some((runtime, system)) = running.take() {
+        system.kill();
+        drop(system);
+        let _ = runtime.shutdown();
+    }
+}
+
+/// A running node with discovery and membership.
+pub struct MemberNode {
+    pub envelope: Arc<Envelope>,
+    pub discovery: Discovery,
+    pub layer: Arc<MembershipLayer>,
+    /// Subscribed before the node started: every event it saw.
+    pub events: Subscription,
+    running: Option<(Runtime, System)>,
+}
+
+impl MemberNode {
+    /// Starts a node in the namespace `netns`, its membership listening where
+    /// discovery binds.
+    pub fn start(
+        netns: Option<&str>,
+        envelope: Envelope,
+        config: DiscoveryConfig,
+        membership: MembershipConfig,
+    ) -> Self {
+        let envelope = Arc::new(envelope);
+        let identity = envelope.identity();
+        let me = MemberId::new(identity.node, config.bind(), identity.generation);
+        let layer = MembershipLayer::new(membership, me);
+        let events = layer.subscribe();
+        let discovery = Discovery::new(config, envelope.clone(), layer.clone());
+        let spec = SupervisorSpec::new("node")
+            .child(discovery.child_spec("discovery"))
+            .child(layer.child_spec("membership", discovery.outbox().clone()));
+        let running = start_tree(netns, spec);
+        Self {
+            envelope,
+            discovery,
+            layer,
+            events,
+            running: Some(running),
+        }
+    }
+
+    pub fn node(&self) -> NodeId {
+        self.envelope.identity().node
+    }
+
+    /// Stops dead: no leave, no last packet.
+    pub fn kill(&mut self) {
+        kill(&mut self.running);
+    }
+}
+
+impl Drop for MemberNode {
+    fn drop(&mut self) {
+        kill(&mut self.running);
     }
 }
 

@@ -94,6 +94,12 @@ impl DiscoveryConfig {
         self.bind
     }
 
+    /// The address peers are told to reach this node at: the one to advertise, else the
+    /// bound one.
+    pub fn advertised(&self) -> SocketAddr {
+        self.advertise.unwrap_or(self.bind)
+    }
+
     /// The static seeds.
     pub fn seeds(&self) -> &[SocketAddr] {
         &self.seeds

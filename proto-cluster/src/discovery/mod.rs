@@ -31,7 +31,7 @@ mod known;
 mod outbox;
 mod process;
 pub mod rate_limit;
-mod rng;
+pub(crate) mod rng;
 pub mod schedule;
 mod socket;
 mod status;

@@ -14,7 +14,7 @@ usage:
 NODE options:
   --bind ADDR          membership address, UDP and TCP (default 0.0.0.0:7946)
   --advertise ADDR     the address peers reach this node at (needed with a wildcard bind)
-  --key-file FILE      the cluster's keys (see `keygen`; default: a built-in demo key)
+  --key-file FILE      the cluster's keys, required (make one with `ravelin-node keygen`)
   --seed ADDR          a peer's membership address (repeat for several)
   --group IP           multicast group (default 239.255.82.86)
   --port PORT          multicast port (default 7947)

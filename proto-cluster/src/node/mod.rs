@@ -1,0 +1,179 @@
+//! A whole cluster node, assembled: the envelope, discovery, SWIM membership and a
+//! chaos monkey on demand, under one supervisor; and its status, for a status screen
+//! (`ravelin-node`) or as JSON.
+//!
+//! ```text
+//! node-<id>            one_for_one
+//!  ├─ discovery        the node's UDP socket: beacons, seeds, membership packets
+//!  ├─ membership       foca (SWIM), fed by discovery, sending through its outbox
+//!  └─ chaos-monkey     (--chaos) kills one of the above every 1-4 s
+//! ```
+//!
+//! Children stop in reverse order, so membership stops while discovery still runs.
+//!
+//! ```no_run
+//! use ravelin_cluster::discovery::DiscoveryConfig;
+//! use ravelin_cluster::envelope::{Key, KeyId, KeyRing, NodeId};
+//! use ravelin_cluster::node::ClusterNode;
+//!
+//! let keys = KeyRing::new(Key::new(KeyId(1), [7; 32]));
+//! let discovery = DiscoveryConfig::builder("10.0.0.1:7946".parse().unwrap())
+//!     .seed("10.0.0.2:7946".parse().unwrap())
+//!     .build()
+//!     .unwrap();
+//! let node = ClusterNode::builder(NodeId(1), keys, discovery).build().unwrap();
+//! ravelin_linux::run(node.spec()).unwrap();
+//! ```
+
+mod chaos;
+mod config;
+mod keyfile;
+mod status;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use ravelin_kernel::supervisor::{SupervisorRef, SupervisorSpec};
+
+pub use chaos::{KillSwitches, Killed, killable, monkey};
+pub use config::{NodeBuilder, NodeError};
+pub use keyfile::{KeyFileError, generate_key_file, parse_keys, read_keys};
+pub use status::NodeStatus;
+
+use crate::discovery::{Discovery, DiscoveryConfig, Membership};
+use crate::envelope::{ClusterId, Envelope, Generation, Identity, KeyRing, Mode, NodeId};
+use crate::membership::{MemberId, MembershipConfig, MembershipLayer};
+use config::GenerationSource;
+
+/// A cluster node: its parts and its supervision tree.
+#[derive(Debug)]
+pub struct ClusterNode {
+    envelope: Arc<Envelope>,
+    discovery: Discovery,
+    membership: Arc<MembershipLayer>,
+    switches: Arc<KillSwitches>,
+    spec: SupervisorSpec,
+    supervisor: SupervisorRef,
+}
+
+impl ClusterNode {
+    /// A node `node` of the cluster whose keys are `keys`, finding its peers as
+    /// `discovery` says.
+    pub fn builder(node: NodeId, keys: KeyRing, discovery: DiscoveryConfig) -> NodeBuilder {
+        NodeBuilder {
+            node,
+            keys,
+            discovery,
+            cluster: ClusterId(1),
+            mode: Mode::Mac,
+            membership: MembershipConfig::lan(NonZeroU32::new(8).unwrap_or(NonZeroU32::MIN)),
+            generation: GenerationSource::Clock,
+            chaos: false,
+        }
+    }
+
+    /// The root supervisor of this node's tree, to run (`ravelin_linux::run`) or to nest
+    /// under another supervisor.
+    pub fn spec(&self) -> SupervisorSpec {
+        self.spec.clone()
+    }
+
+    /// The node's envelope (its identity, rejection counters, key rotation).
+    pub fn envelope(&self) -> &Arc<Envelope> {
+        &self.envelope
+    }
+
+    /// The discovery process.
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
+
+    /// The membership layer (members, events, where a node is).
+    pub fn membership(&self) -> &Arc<MembershipLayer> {
+        &self.membership
+    }
+
+    /// The kill switches of the node's processes (what `--chaos` throws).
+    pub fn kill_switches(&self) -> &Arc<KillSwitches> {
+        &self.switches
+    }
+
+    /// Everything a status screen shows about this node, now.
+    pub fn status(&self) -> NodeStatus {
+        let me = self.membership.identity();
+        let supervisor = self.supervisor.stats();
+        NodeStatus {
+            node: me.node,
+            generation: me.generation,
+            addr: me.addr,
+            members: self.membership.members(),
+            restarts: supervisor.restarts,
+            escalations: supervisor.escalations,
+            kills: self.switches.kills(),
+            rejections: self.envelope.rejections().snapshot(),
+            discovery: self.discovery.status().snapshot(),
+            membership: self.membership.stats().snapshot(),
+        }
+    }
+}
+
+impl NodeBuilder {
+    /// Builds the node: reads and moves its generation forward, makes its envelope and
+    /// processes. Nothing runs until its [`spec`](ClusterNode::spec) does.
+    pub fn build(self) -> Result<ClusterNode, NodeError> {
+        let advertise = self.discovery.advertised();
+        if advertise.ip().is_unspecified() || advertise.port() == 0 {
+            return Err(NodeError::Advertise(advertise));
+        }
+        let generation = match &self.generation {
+            GenerationSource::Fixed(generation) => *generation,
+            GenerationSource::Clock => Generation::from_clock(),
+            GenerationSource::State(dir) => {
+                let path = dir.join(format!("node-{}.generation", self.node));
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| Generation::next_persistent(&path))
+                    .map_err(|error| NodeError::Generation(path, error))?
+            }
+        };
+        let identity = Identity {
+            node: self.node,
+            generation,
+        };
+        let envelope = Arc::new(
+            Envelope::builder(self.cluster, identity, self.keys)
+                .mode(self.mode)
+                .build(),
+        );
+        let membership = MembershipLayer::new(
+            self.membership,
+            MemberId::new(self.node, advertise, generation),
+        );
+        let sink: Arc<dyn Membership> = membership.clone();
+        let discovery = Discovery::new(self.discovery, envelope.clone(), sink);
+        let switches = Arc::new(KillSwitches::default());
+
+        let mut spec = SupervisorSpec::new(format!("node-{}", self.node));
+        let d = discovery.clone();
+        spec = spec.child(killable("discovery", &switches, move |ctx| {
+            let d = d.clone();
+            async move { d.run(ctx.timers(), ctx.stopping()).await }
+        }));
+        let (m, outbox) = (membership.clone(), discovery.outbox().clone());
+        spec = spec.child(killable("membership", &switches, move |ctx| {
+            let (m, outbox) = (m.clone(), outbox.clone());
+            async move { m.run(ctx.timers(), ctx.stopping(), &outbox).await }
+        }));
+        if self.chaos {
+            spec = spec.child(monkey(&switches, self.node.0 ^ generation.0));
+        }
+        let supervisor = spec.handle();
+        Ok(ClusterNode {
+            envelope,
+            discovery,
+            membership,
+            switches,
+            spec,
+            supervisor,
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! [`NodeStatus`]: what a status screen shows about one node, as text or JSON.
+
+use core::fmt::{self, Write as _};
+use std::net::SocketAddr;
+
+use crate::discovery::DiscoverySnapshot;
+use crate::envelope::{Generation, NodeId, RejectionCounts};
+use crate::membership::{Member, MemberState, MembershipSnapshot};
+
+/// One node's state at one moment.
+#[derive(Clone, Debug)]
+pub struct NodeStatus {
+    /// The node.
+    pub node: NodeId,
+    /// Its generation.
+    pub generation: Generation,
+    /// Its membership address.
+    pub addr: SocketAddr,
+    /// The members it knows and their states.
+    pub members: Vec<Member>,
+    /// Restarts its supervisor made.
+    pub restarts: usize,
+    /// Times its supervisor gave up.
+    pub escalations: usize,
+    /// Processes the chaos monkey killed.
+    pub kills: u64,
+    /// Packets its envelope rejected, by reason.
+    pub rejections: RejectionCounts,
+    /// Discovery's counters.
+    pub discovery: DiscoverySnapshot,
+    /// Membership's counters.
+    pub membership: MembershipSnapshot,
+}
+
+fn state_name(state: MemberState) -> &'static str {
+    match state {
+        MemberState::Alive => "alive",
+        MemberState::Suspect => "suspect",
+        MemberState::Down => "down",
+    }
+}
+
+impl NodeStatus {
+    /// Members alive or suspect.
+    pub fn active(&self) -> usize {
+        self.members.iter().filter(|m| m.is_active()).count()
+    }
+
+    /// The status as one line of JSON.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "{{\"node\":\"{}\",\"generation\":{},\"addr\":\"{}\",\"members\":[",
+            self.node, self.generation.0, self.addr
+        );
+        for (k, member) in self.members.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{}{{\"node\":\"{}\",\"addr\":\"{}\",\"generation\":{},\"state\":\"{}\"}}",
+                if k == 0 { "" } else { "," },
+                member.id.node,
+                member.id.addr,
+                member.id.generation.0,
+                state_name(member.state)
+            );
+        }
+        let _ = write!(
+            out,
+            "],\"restarts\":{},\"escalations\":{},\"kills\":{},\"rejected\":{{",
+            self.restarts, self.escalations, self.kills
+        );
+        for (k, (reason, count)) in self.rejections.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{}\"{}\":{count}",
+                if k == 0 { "" } else { "," },
+                reason.name()
+            );
+        }
+        let d = &self.discovery;
+        let _ = write!(
+            out,
+            "}},\"discovery\":{{\"multicast\":\"{}\",\"beacons_sent\":{},\"beacons_accepted\":{},\
+             \"rate_limited\":{},\"peers_found\":{},\"chaos_dropped\":{},\"chaos_corrupted\":{}}},",
+            escape(&d.multicast.to_string()),
+            d.beacons_sent,
+            d.beacons_accepted,
+            d.rate_limited,
+            d.peers_found,
+            d.chaos_dropped,
+            d.chaos_corrupted
+        );
+        let m = &self.membership;
+        let _ = write!(
+            out,
+            "\"membership\":{{\"accepted\":{},\"forged\":{},\"sent\":{},\"renewals\":{}}}}}",
+            m.accepted, m.forged, m.sent, m.renewals
+        );
+        out
+    }
+}
+
+/// Escapes a string for a JSON string literal.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl fmt::Display for NodeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "node {} gen {} at {}: {} members active, {} restarts, {} killed by chaos",
+            self.node,
+            self.generation.0,
+            self.addr,
+            self.active(),
+            self.restarts,
+            self.kills
+        )?;
+        for member in &self.members {
+            writeln!(
+                f,
+                "    {:<18} {:<22} gen {:<14} {}",
+                member.id.node.to_string(),
+                member.id.addr.to_string(),
+                member.id.generation.0,
+                state_name(member.state)
+            )?;
+        }
+        let d = &self.discovery;
+        writeln!(
+            f,
+            "    discovery: multicast {}; {} beacons sent, {} accepted, {} rate limited",
+            d.multicast, d.beacons_sent, d.beacons_accepted, d.rate_limited
+        )?;
+        if d.chaos_dropped + d.chaos_corrupted > 0 {
+            writeln!(
+                f,
+                "    chaos: {} packets dropped, {} corrupted",
+                d.chaos_dropped, d.chaos_corrupted
+            )?;
+        }
+        let m = &self.membership;
+        writeln!(
+            f,
+            "    membership: {} packets in, {} out, {} forged, {} renewals",
+            m.accepted, m.sent, m.forged, m.renewals
+        )?;
+        write!(f, "    rejected: {}", self.rejections)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_what_it_must() {
+        assert_eq!(escape("a\"b\\c\n"), "a\\\"b\\\\c\\u000a");
+    }
+}

@@ -328,6 +328,22 @@ impl Core {
         }
     }
 
+    /// Leaves the cluster: tells a few active members (foca's gossip fan-out) that this
+    /// identity is down, so that the others learn it at once instead of by probing. The
+    /// identity cannot rejoin afterwards; a node that comes back has a new generation.
+    pub fn leave(&mut self, now: Instant) {
+        let mut effects = Effects {
+            now,
+            timers: &mut self.timers,
+            packets: &mut self.packets,
+            events: &mut self.events,
+            counters: &mut self.counters,
+        };
+        if self.foca.leave_cluster(&mut effects).is_err() {
+            self.counters.swim_errors += 1;
+        }
+    }
+
     /// When [`tick`](Self::tick) has work next: the earliest timer or announce.
     pub fn next_deadline(&self) -> Instant {
         let announce = self.next_announce.min(self.next_rejoin);

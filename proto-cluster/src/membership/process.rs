@@ -24,6 +24,9 @@ use super::identity::MemberId;
 use crate::discovery::{Membership, Outbox, OutboxError, Peer};
 use crate::envelope::{Generation, Identity, NodeId};
 
+/// How long a stopping process waits for discovery to send its leave packets.
+const LEAVE_GRACE: core::time::Duration = core::time::Duration::from_millis(20);
+
 enum Input {
     Discovered(MemberId),
     Packet(Identity, Vec<u8>),
@@ -264,7 +267,15 @@ impl MembershipLayer {
             .await;
             let now = timers.now();
             match input {
-                None => return Ok(()),
+                None => {
+                    // The packets wait in discovery's outbox; discovery (stopped after
+                    // this process, in reverse start order) is still running, and
+                    // sends them during this short grace.
+                    core.leave(now);
+                    self.flush(&mut core, outbox, &mut counted);
+                    timers.sleep(LEAVE_GRACE).await;
+                    return Ok(());
+                }
                 Some(Some(Input::Discovered(peer))) => core.discovered(now, peer),
                 Some(Some(Input::Packet(from, payload))) => {
                     // Refusals are counted by the core.

@@ -273,10 +273,12 @@ impl Core {
             .map_err(|_| Refusal::Swim)
     }
 
-    /// Hands foca every timer due at `now`, earliest first, then retries announces if
-    /// they are due.
+    /// Hands foca every timer due at `now`, earliest first (those it asks for meanwhile
+    /// wait for the next call, so a call always ends), then retries announces if they
+    /// are due.
     pub fn tick(&mut self, now: Instant) {
-        while let Some(timer) = self.timers.pop_due(now) {
+        let mark = self.timers.mark();
+        while let Some(timer) = self.timers.pop_due(now, mark) {
             let mut effects = Effects {
                 now,
                 timers: &mut self.timers,

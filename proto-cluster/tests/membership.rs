@@ -163,6 +163,29 @@ fn a_killed_node_is_declared_down_and_removed() {
 }
 
 #[test]
+fn a_node_stopped_gracefully_leaves() {
+    let Some(lab) = lab(|| Lab::new(N)) else {
+        return;
+    };
+    let mut nodes = start_all(&lab);
+    converge(&nodes);
+    let mut leaver = nodes[0].take().unwrap();
+    let left = leaver.layer.identity();
+    leaver.stop();
+    let rest: Vec<usize> = (1..N).collect();
+    let took = within(Duration::from_secs(10), || agree(&nodes, &rest));
+    println!("namespaces: a node that stopped gracefully was down for all in {took:?}");
+    // Probing alone would take a probe period and the suspicion time (1.2 s here).
+    assert!(
+        took.is_some_and(|took| took < PERIOD * 3),
+        "the leave was not heard: {took:?}"
+    );
+    for node in nodes.iter().flatten() {
+        assert!(drain(&node.events).contains(&MemberEvent::Down(left)));
+    }
+}
+
+#[test]
 fn a_partition_is_detected_and_heals_with_the_members_back() {
     let Some(lab) = lab(|| Lab::split(N, 3)) else {
         return;

@@ -71,6 +71,20 @@ fn a_crashed_node_is_declared_down_then_forgotten() {
 }
 
 #[test]
+fn a_node_that_leaves_is_down_everywhere_long_before_probing_would_find_out() {
+    let mut sim = cluster(5);
+    assert!(
+        sim.run_until(Duration::from_secs(5), Simulation::converged)
+            .is_some()
+    );
+    sim.leave(1);
+    let took = sim.run_until(Duration::from_secs(10), |sim| sim.nobody_lists(1));
+    println!("5 nodes (simulated): a leave known to all in {took:?}");
+    // Probing needs a probe period and the suspicion time at least.
+    assert!(took.is_some_and(|took| took < PERIOD), "{took:?}");
+}
+
+#[test]
 fn a_restarted_node_with_a_new_generation_replaces_its_old_self() {
     let mut sim = cluster(5);
     assert!(

@@ -273,10 +273,12 @@ impl Core {
             .map_err(|_| Refusal::Swim)
     }
 
-    /// Hands foca every timer due at `now`, earliest first, then retries announces if
-    /// they are due.
+    /// Hands foca every timer due at `now`, earliest first (those it asks for meanwhile
+    /// wait for the next call, so a call always ends), then retries announces if they
+    /// are due.
     pub fn tick(&mut self, now: Instant) {
-        while let Some(timer) = self.timers.pop_due(now) {
+        let mark = self.timers.mark();
+        while let Some(timer) = self.timers.pop_due(now, mark) {
             let mut effects = Effects {
                 now,
                 timers: &mut self.timers,
@@ -325,6 +327,22 @@ impl Core {
         match self.foca.announce(peer, &mut effects) {
             Ok(()) => self.counters.announces += 1,
             Err(_) => self.counters.swim_errors += 1,
+        }
+    }
+
+    /// Leaves the cluster: tells a few active members (foca's gossip fan-out) that this
+    /// identity is down, so that the others learn it at once instead of by probing. The
+    /// identity cannot rejoin afterwards; a node that comes back has a new generation.
+    pub fn leave(&mut self, now: Instant) {
+        let mut effects = Effects {
+            now,
+            timers: &mut self.timers,
+            packets: &mut self.packets,
+            events: &mut self.events,
+            counters: &mut self.counters,
+        };
+        if self.foca.leave_cluster(&mut effects).is_err() {
+            self.counters.swim_errors += 1;
         }
     }
 

@@ -142,6 +142,8 @@ impl Subscription {
 
 #[cfg(test)]
 mod tests {
+    use core::future::Future;
+
     use super::*;
     use crate::envelope::{Generation, NodeId};
 
@@ -156,5 +158,31 @@ mod tests {
         assert_eq!(subscription.try_recv(), Some(MemberEvent::Up(id)));
         assert_eq!(subscription.try_recv(), Some(MemberEvent::Down(id)));
         assert_eq!(subscription.try_recv(), None);
+    }
+
+    #[test]
+    fn a_waiting_receiver_is_woken_by_the_next_event() {
+        use std::sync::atomic::AtomicBool;
+        use std::task::{Context, Wake, Waker};
+
+        struct Flag(AtomicBool);
+        impl Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (subscription, queue) = Subscription::new(4);
+        let mut recv = Box::pin(subscription.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        let id = MemberId::new(NodeId(2), "10.0.0.2:1".parse().unwrap(), Generation(1));
+        queue.offer(MemberEvent::Up(id));
+        assert!(flag.0.load(Ordering::SeqCst));
+        assert_eq!(
+            recv.as_mut().poll(&mut cx),
+            Poll::Ready(MemberEvent::Up(id))
+        );
     }
 }

@@ -24,6 +24,9 @@ use super::identity::MemberId;
 use crate::discovery::{Membership, Outbox, OutboxError, Peer};
 use crate::envelope::{Generation, Identity, NodeId};
 
+/// How long a stopping process waits for discovery to send its leave packets.
+const LEAVE_GRACE: core::time::Duration = core::time::Duration::from_millis(20);
+
 enum Input {
     Discovered(MemberId),
     Packet(Identity, Vec<u8>),
@@ -264,7 +267,15 @@ impl MembershipLayer {
             .await;
             let now = timers.now();
             match input {
-                None => return Ok(()),
+                None => {
+                    // The packets wait in discovery's outbox; discovery (stopped after
+                    // this process, in reverse start order) is still running, and
+                    // sends them during this short grace.
+                    core.leave(now);
+                    self.flush(&mut core, outbox, &mut counted);
+                    timers.sleep(LEAVE_GRACE).await;
+                    return Ok(());
+                }
                 Some(Some(Input::Discovered(peer))) => core.discovered(now, peer),
                 Some(Some(Input::Packet(from, payload))) => {
                     // Refusals are counted by the core.
@@ -326,5 +337,53 @@ impl Membership for MembershipLayer {
 impl Directory for MembershipLayer {
     fn lookup(&self, node: NodeId) -> Option<(SocketAddr, Generation)> {
         lock(&self.published).active.get(&node).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::Via;
+    use ravelin_hal::Instant;
+
+    fn id(node: u64) -> MemberId {
+        MemberId::new(
+            NodeId(node),
+            format!("10.0.0.{node}:7946").parse().unwrap(),
+            Generation(1),
+        )
+    }
+
+    #[test]
+    fn a_full_inbox_drops_and_counts_and_a_full_outbox_is_counted() {
+        let mut config = MembershipConfig::fast(core::time::Duration::from_millis(300));
+        config.inbox = 1;
+        let layer = MembershipLayer::new(config.clone(), id(1));
+        for node in [2, 3] {
+            layer.discovered(Peer {
+                node: NodeId(node),
+                generation: Generation(1),
+                addr: id(node).addr,
+                via: Via::Multicast,
+            });
+        }
+        let stats = layer.stats().snapshot();
+        assert_eq!(stats.inbox_dropped, 1);
+        // The peers are kept all the same, for a restarted process.
+        assert_eq!(lock(&layer.peers).len(), 2);
+
+        let now = Instant::from_nanos(1);
+        let mut core = Core::new(id(1), &config, now);
+        core.discovered(now, id(2));
+        core.discovered(now, id(3));
+        let outbox = Outbox::new(1, 1400);
+        let events = layer.subscribe();
+        let mut counted = CoreCounters::default();
+        layer.flush(&mut core, &outbox, &mut counted);
+        let stats = layer.stats().snapshot();
+        assert_eq!((stats.sent, stats.outbox_refused), (1, 1));
+        assert_eq!(stats.announces, 2);
+        assert_eq!(events.try_recv(), None);
+        assert_eq!(layer.identity(), id(1));
     }
 }

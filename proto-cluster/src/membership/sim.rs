@@ -191,6 +191,16 @@ impl Simulation {
         }
     }
 
+    /// Node `k` leaves the cluster (its last packets go out) and stops.
+    pub fn leave(&mut self, k: usize) {
+        let now = self.now;
+        if let Some(core) = self.nodes.get_mut(k).and_then(|node| node.core.as_mut()) {
+            core.leave(now);
+        }
+        self.collect(k);
+        self.crash(k);
+    }
+
     /// Node `k` starts again with the next generation, and discovery tells everyone.
     pub fn restart(&mut self, k: usize) {
         let now = self.now;

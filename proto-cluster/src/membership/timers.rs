@@ -64,9 +64,18 @@ impl TimerQueue {
         self.heap.peek().map(|Reverse(entry)| entry.deadline)
     }
 
-    /// The earliest timer if it is due at `now`.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Timer<MemberId>> {
-        if self.next_deadline()? > now {
+    /// A mark for [`pop_due`](Self::pop_due): timers submitted after it are left for
+    /// a later round.
+    pub(crate) fn mark(&self) -> u64 {
+        self.seq
+    }
+
+    /// The earliest timer if it is due at `now` and was submitted before `mark`: a
+    /// timer foca asks for while its due timers are handed back waits for the next
+    /// round, even with a zero delay, so one round always ends.
+    pub(crate) fn pop_due(&mut self, now: Instant, mark: u64) -> Option<Timer<MemberId>> {
+        let Reverse(entry) = self.heap.peek()?;
+        if entry.deadline > now || entry.seq > mark {
             return None;
         }
         self.heap.pop().map(|Reverse(entry)| entry.timer)
@@ -92,8 +101,9 @@ mod tests {
         queue.push(at(5), ms(5), Timer::PeriodicAnnounce(2));
         queue.push(at(0), ms(20), Timer::PeriodicGossip(4));
         assert_eq!(queue.next_deadline(), Some(at(10)));
-        assert_eq!(queue.pop_due(at(9)), None);
-        let due: Vec<_> = core::iter::from_fn(|| queue.pop_due(at(25))).collect();
+        let mark = queue.mark();
+        assert_eq!(queue.pop_due(at(9), mark), None);
+        let due: Vec<_> = core::iter::from_fn(|| queue.pop_due(at(25), mark)).collect();
         assert_eq!(
             due,
             [
@@ -104,5 +114,20 @@ mod tests {
         );
         assert_eq!(queue.len(), 1);
         assert_eq!(queue.next_deadline(), Some(at(30)));
+    }
+
+    #[test]
+    fn a_timer_submitted_during_a_round_waits_for_the_next() {
+        let mut queue = TimerQueue::default();
+        let now = Instant::from_nanos(5);
+        queue.push(now, Duration::ZERO, Timer::ProbeRandomMember(1));
+        let mark = queue.mark();
+        assert_eq!(queue.pop_due(now, mark), Some(Timer::ProbeRandomMember(1)));
+        queue.push(now, Duration::ZERO, Timer::ProbeRandomMember(2));
+        assert_eq!(queue.pop_due(now, mark), None);
+        assert_eq!(
+            queue.pop_due(now, queue.mark()),
+            Some(Timer::ProbeRandomMember(2))
+        );
     }
 }

@@ -185,6 +185,16 @@ impl MemberNode {
     pub fn kill(&mut self) {
         kill(&mut self.running);
     }
+
+    /// Stops the tree gracefully (membership leaves first) and shuts the runtime down.
+    pub fn stop(&mut self) {
+        if let Some((runtime, mut system)) = self.running.take() {
+            system.stop();
+            let stopped = runtime.block_on(async move { system.wait().await });
+            assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+            runtime.shutdown().unwrap();
+        }
+    }
 }
 
 impl Drop for MemberNode {

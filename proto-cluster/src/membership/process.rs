@@ -376,7 +376,11 @@ mod tests {
         let mut core = Core::new(id(1), &config, now);
         core.discovered(now, id(2));
         core.discovered(now, id(3));
-        let outbox = Outbox::new(1, 1400);
+        // Room for one more payload only.
+        let outbox = Outbox::new(1400);
+        for _ in 1..crate::discovery::OUTBOX_CAPACITY {
+            outbox.send(id(9).addr, vec![crate::membership::SWIM]).unwrap();
+        }
         let events = layer.subscribe();
         let mut counted = CoreCounters::default();
         layer.flush(&mut core, &outbox, &mut counted);

@@ -27,7 +27,11 @@ impl fmt::Display for NodeError {
                 "cannot advertise {addr}: bind to a concrete address and port, or set one to advertise"
             ),
             Self::Generation(path, error) => {
-                write!(f, "cannot keep the generation in {}: {error}", path.display())
+                write!(
+                    f,
+                    "cannot keep the generation in {}: {error}",
+                    path.display()
+                )
             }
         }
     }

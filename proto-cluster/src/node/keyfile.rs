@@ -121,7 +121,10 @@ mod tests {
 
     #[test]
     fn bad_files_say_which_line_and_why() {
-        assert!(matches!(parse_keys("# nothing\n"), Err(KeyFileError::Empty)));
+        assert!(matches!(
+            parse_keys("# nothing\n"),
+            Err(KeyFileError::Empty)
+        ));
         assert!(matches!(
             parse_keys(&format!("1 {A}\nx {B}\n")),
             Err(KeyFileError::Line { line: 2, .. })

@@ -106,7 +106,11 @@ impl ClusterNode {
             node: me.node,
             generation: me.generation,
             addr: me.addr,
-            members: self.membership.members(),
+            members: {
+                let mut members = self.membership.members();
+                members.sort_by_key(|m| m.id.node);
+                members
+            },
             restarts: supervisor.restarts,
             escalations: supervisor.escalations,
             kills: self.switches.kills(),

@@ -192,10 +192,20 @@ mod tests {
 
     #[test]
     fn mistakes_are_explained() {
-        assert!(args("--bind 10.0.0.1:7946").unwrap_err().0.contains("needs --id"));
+        assert!(
+            args("--bind 10.0.0.1:7946")
+                .unwrap_err()
+                .0
+                .contains("needs --id")
+        );
         assert!(args("--id").unwrap_err().0.contains("needs a value"));
         assert!(args("--id x").unwrap_err().0.contains("cannot use"));
-        assert!(args("--frobnicate").unwrap_err().0.contains("unknown option"));
+        assert!(
+            args("--frobnicate")
+                .unwrap_err()
+                .0
+                .contains("unknown option")
+        );
         assert_eq!(args("keygen"), Ok(Command::Keygen));
     }
 }

@@ -43,7 +43,9 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(())
         }
-        Command::Keygen => generate_key_file().map(|text| print!("{text}")).map_err(Into::into),
+        Command::Keygen => generate_key_file()
+            .map(|text| print!("{text}"))
+            .map_err(Into::into),
         Command::Local(common) => local(common),
         Command::Node(node, common) => one(node, common),
     };
@@ -89,7 +91,10 @@ fn local(common: Common) -> Result<(), Error> {
 /// One node of a real cluster.
 fn one(args: NodeArgs, common: Common) -> Result<(), Error> {
     let Some(key_file) = &args.key_file else {
-        return Err("a node of a real cluster needs --key-file (make one with `ravelin-node keygen`)".into());
+        return Err(
+            "a node of a real cluster needs --key-file (make one with `ravelin-node keygen`)"
+                .into(),
+        );
     };
     let keys = read_keys(key_file)?;
     let mut discovery = DiscoveryConfig::builder(args.bind).seeds(args.seeds.iter().copied());

@@ -81,8 +81,8 @@ impl DiscoveryConfig {
                 max_interval: Duration::from_secs(16),
                 jitter: 0.2,
                 stable_rounds: 5,
-                burst: 16,
-                per_second: 8,
+                burst: 32,
+                per_second: 16,
                 max_peers: 1024,
                 chaos: None,
             },
@@ -180,7 +180,7 @@ impl DiscoveryBuilder {
     }
 
     /// Datagrams accepted per source: `burst` at once, `per_second` sustained (default
-    /// 16 and 8).
+    /// 32 and 16: beacons come once a second, SWIM a few times a second per peer).
     pub fn rate_limit(mut self, burst: u32, per_second: u32) -> Self {
         self.config.burst = burst;
         self.config.per_second = per_second;

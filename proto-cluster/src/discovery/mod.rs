@@ -9,7 +9,7 @@
 //! - probes each seed by unicast; a probed node answers with an announce, so a node
 //!   whose only seed is one other node still learns that node.
 //!
-//! A [beacon](beacon) carries the sender's node id, generation and membership address,
+//! A [beacon] carries the sender's node id, generation and membership address,
 //! nothing else, and is believed only after the per-source [rate limit](rate_limit),
 //! the envelope (tag, replay window) and a strict decoder have passed it. Each new peer
 //! (or a known one back with a newer generation or another address) is handed to the

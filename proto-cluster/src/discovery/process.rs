@@ -25,13 +25,14 @@
 //!
 //! The process never waits on one source alone: the stop request, the round timer and
 //! both sockets are polled together, starting from a different one each time, so a
-//! flood on one socket cannot starve the others. A receive error ends the process with
+//! flood on one socket cannot starve the others. Asked to stop, it first sends what the
+//! outbox still holds (a membership layer's leave), then returns. A receive error ends the process with
 //! an error, and its supervisor restarts it (binding afresh); the counters and the
 //! multicast state live in [`DiscoveryStatus`], which outlives restarts.
 
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
-use core::task::Poll;
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::fmt;
 use std::io;
@@ -46,7 +47,7 @@ use super::beacon::{Beacon, BeaconKind, MAX_BEACON_LEN};
 use super::chaos::{PacketChaos, Verdict};
 use super::config::DiscoveryConfig;
 use super::known::{Known, Seen};
-use super::outbox::{MEMBERSHIP_KINDS, Outbound, Outbox};
+use super::outbox::{Drain, MEMBERSHIP_KINDS, Outbound, Outbox};
 use super::rate_limit::RateLimit;
 use super::schedule::Schedule;
 use super::socket;
@@ -313,7 +314,16 @@ impl Discovery {
             })
             .await;
             match event {
-                Event::Stop => return Ok(()),
+                Event::Stop => {
+                    // What the membership layer queued last (a leave) still goes out.
+                    while let Some(Outbound { target, payload }) = drain.as_mut().and_then(queued) {
+                        match self.send_payload(&mut session, &payload, target).await {
+                            Ok(()) => bump(&self.status.membership_sent),
+                            Err(_) => bump(&self.status.send_errors),
+                        }
+                    }
+                    return Ok(());
+                }
                 Event::Round => {
                     self.round(&mut session).await;
                     let wait = schedule.next_round(core::mem::take(&mut session.found));
@@ -529,6 +539,14 @@ impl Discovery {
         let (result, out) = session.unicast.send_to(out, target).await;
         session.out = out;
         result.map(drop)
+    }
+}
+
+/// The next payload already in the outbox, without waiting.
+fn queued(drain: &mut Drain) -> Option<Outbound> {
+    match drain.poll_next(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(outbound) => Some(outbound),
+        Poll::Pending => None,
     }
 }
 

@@ -379,7 +379,9 @@ mod tests {
         // Room for one more payload only.
         let outbox = Outbox::new(1400);
         for _ in 1..crate::discovery::OUTBOX_CAPACITY {
-            outbox.send(id(9).addr, vec![crate::membership::SWIM]).unwrap();
+            outbox
+                .send(id(9).addr, vec![crate::membership::SWIM])
+                .unwrap();
         }
         let events = layer.subscribe();
         let mut counted = CoreCounters::default();

@@ -9,3 +9,4 @@ pub mod discovery;
 pub mod envelope;
 pub mod membership;
 pub mod node;
+pub mod wake_queue;

@@ -9,11 +9,9 @@
 
 use core::future::poll_fn;
 use core::sync::atomic::{AtomicU64, Ordering};
-use core::task::Poll;
 use std::sync::Arc;
 
-use atomic_waker::AtomicWaker;
-use crossbeam_queue::ArrayQueue;
+use crate::wake_queue::WakeQueue;
 
 use super::identity::MemberId;
 
@@ -65,8 +63,7 @@ pub enum MemberEvent {
 }
 
 pub(crate) struct Queue {
-    events: ArrayQueue<MemberEvent>,
-    waker: AtomicWaker,
+    events: WakeQueue<MemberEvent>,
     dropped: AtomicU64,
 }
 
@@ -74,9 +71,7 @@ impl Queue {
     /// Hands `event` over, or drops and counts it if the queue is full.
     pub(crate) fn offer(&self, event: MemberEvent) -> bool {
         let offered = self.events.push(event).is_ok();
-        if offered {
-            self.waker.wake();
-        } else {
+        if !offered {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         offered
@@ -102,8 +97,7 @@ impl Subscription {
     /// A subscription and the membership process's handle to it.
     pub(crate) fn new(capacity: usize) -> (Self, Arc<Queue>) {
         let queue = Arc::new(Queue {
-            events: ArrayQueue::new(capacity.max(1)),
-            waker: AtomicWaker::new(),
+            events: WakeQueue::new(capacity),
             dropped: AtomicU64::new(0),
         });
         (
@@ -116,22 +110,12 @@ impl Subscription {
 
     /// The next event, if one is waiting.
     pub fn try_recv(&self) -> Option<MemberEvent> {
-        self.queue.events.pop()
+        self.queue.events.try_pop()
     }
 
     /// The next event, waiting for one (from a process: the wait parks no thread).
     pub async fn recv(&self) -> MemberEvent {
-        poll_fn(|cx| {
-            if let Some(event) = self.queue.events.pop() {
-                return Poll::Ready(event);
-            }
-            self.queue.waker.register(cx.waker());
-            match self.queue.events.pop() {
-                Some(event) => Poll::Ready(event),
-                None => Poll::Pending,
-            }
-        })
-        .await
+        poll_fn(|cx| self.queue.events.poll_pop(cx)).await
     }
 
     /// How many events were dropped because this subscription's queue was full.
@@ -143,6 +127,8 @@ impl Subscription {
 #[cfg(test)]
 mod tests {
     use core::future::Future;
+
+    use core::task::Poll;
 
     use super::*;
     use crate::envelope::{Generation, NodeId};

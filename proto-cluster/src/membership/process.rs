@@ -11,8 +11,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use atomic_waker::AtomicWaker;
-use crossbeam_queue::ArrayQueue;
 use ravelin_kernel::supervisor::ChildSpec;
 use ravelin_kernel::time::Timers;
 
@@ -23,6 +21,7 @@ use super::events::{Member, MemberEvent, Queue, Subscription};
 use super::identity::MemberId;
 use crate::discovery::{Membership, Outbox, OutboxError, Peer};
 use crate::envelope::{Generation, Identity, NodeId};
+use crate::wake_queue::WakeQueue;
 
 /// How long a stopping process waits for discovery to send its leave packets.
 const LEAVE_GRACE: core::time::Duration = core::time::Duration::from_millis(20);
@@ -139,15 +138,14 @@ struct Published {
 ///           members / Directory::lookup <------+ snapshot (a short lock, no await)
 /// ```
 ///
-/// Neither method discovery calls ever blocks: each pushes onto a lock-free bounded
-/// queue and wakes the process. The peers discovery reported are also kept in the layer,
+/// Neither method discovery calls ever blocks: each pushes onto a bounded [`WakeQueue`]
+/// (and wakes the process). The peers discovery reported are also kept in the layer,
 /// so a restarted membership process (its supervisor restarts it with a fresh [`Core`]
 /// and foca) announces to them again rather than waiting for discovery news.
 pub struct MembershipLayer {
     config: MembershipConfig,
     me: MemberId,
-    inbox: ArrayQueue<Input>,
-    waker: AtomicWaker,
+    inbox: WakeQueue<Input>,
     peers: Mutex<BTreeMap<NodeId, MemberId>>,
     subscribers: Mutex<Vec<Arc<Queue>>>,
     published: Mutex<Published>,
@@ -176,10 +174,9 @@ impl MembershipLayer {
     /// generation its envelope seals with).
     pub fn new(config: MembershipConfig, me: MemberId) -> Arc<Self> {
         Arc::new(Self {
-            inbox: ArrayQueue::new(config.inbox.max(1)),
+            inbox: WakeQueue::new(config.inbox),
             config,
             me,
-            waker: AtomicWaker::new(),
             peers: Mutex::new(BTreeMap::new()),
             subscribers: Mutex::new(Vec::new()),
             published: Mutex::new(Published::default()),
@@ -221,9 +218,7 @@ impl MembershipLayer {
     }
 
     fn push(&self, input: Input) {
-        if self.inbox.push(input).is_ok() {
-            self.waker.wake();
-        } else {
+        if self.inbox.push(input).is_err() {
             self.stats.inbox_dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -252,11 +247,7 @@ impl MembershipLayer {
                 if stop.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(None);
                 }
-                if let Some(input) = self.inbox.pop() {
-                    return Poll::Ready(Some(Some(input)));
-                }
-                self.waker.register(cx.waker());
-                if let Some(input) = self.inbox.pop() {
+                if let Poll::Ready(input) = self.inbox.poll_pop(cx) {
                     return Poll::Ready(Some(Some(input)));
                 }
                 match wake.as_mut().poll(cx) {

@@ -1,0 +1,123 @@
+//! Remote messages: processes on one node send to named processes on another with the
+//! same at-most-once contract as local sends.
+//!
+//! # Using it
+//!
+//! [`RemoteNode::new`] takes the node's *stream* envelope (a dedicated [`Envelope`],
+//! not the UDP one, with a large MTU), a [`Directory`] (membership: where each active
+//! node listens) and a listener bound to the node's membership IP and port number; it
+//! returns the handle and the supervision tree to start. Then:
+//!
+//! - [`RemoteNode::serve`] makes a kernel mailbox of [`Request`]s reachable from other
+//!   nodes under a name;
+//! - [`RemoteNode::remote_ref`] makes a [`Ref`] to a name on another node;
+//!   [`Ref::tell`] queues a message or hands it back at once ([`SendError`]: unknown
+//!   node, too large, peer queue full), [`Ref::ask`] waits for the answer with a
+//!   timeout ([`AskError`]).
+//!
+//! Messages are [`RemoteMessage`]s; with the `serde` feature every serde type is one,
+//! encoded with postcard.
+//!
+//! # Protocol
+//!
+//! UDP carries only discovery and membership; remote messages travel over TCP. Each
+//! node keeps one outbound connection per peer it sends to, and every frame from node
+//! A to node B (tells, asks, and A's replies and refusals to B) travels on A's
+//! outbound connection to B, sealed as it is written: frames between two nodes
+//! arrive in the order sent, each with a larger envelope counter than the one before.
+//! The only frame that travels the other way is the receiving node's hello.
+//!
+//! On the stream, a frame is a 4-byte big-endian length and one sealed
+//! [envelope](crate::envelope) whose payload starts with a kind byte of at least
+//! [`STREAM_KINDS`] (0x80; UDP payloads use 0x01..=0x7f, so a datagram spliced into a
+//! stream, or a frame sent as a datagram, is undecodable). The length is checked
+//! against the envelope's MTU before anything is read or allocated for the body. See
+//! `frame.rs` for the payloads:
+//!
+//! ```text
+//! A (connects)                                   B (accepts)
+//!   hello(A, gen A)   -------------------------->  open, check: sealed by A at gen A
+//!                     <--------------------------  hello(B, gen B)
+//!   check: sealed by B, gen >= the directory's
+//!   tell(name, body)  -------------------------->  deliver: try_send into name's mailbox
+//!   ask(id, name, body) ------------------------>  deliver with a ReplyTo
+//!   (on B's own connection to A:)
+//!                     <--------------------------  reply(id, body) | refuse(id, reason)
+//!                     <--------------------------  refuse(0, reason, name) for a tell
+//! ```
+//!
+//! The receiving side opens every frame with the envelope (tag, replay window: a frame
+//! captured and replayed on a new connection is refused), checks that it was sealed by
+//! the node and generation that said hello, decodes it strictly, and on the first bad
+//! frame counts it and closes the connection. A node that restarts comes back with a
+//! new generation: the envelope then refuses frames of the old one, and a writer
+//! connected to the old run reconnects.
+//!
+//! # Delivery
+//!
+//! - A tell or ask is refused at once, its message handed back, when the directory
+//!   does not know the node, when it encodes to more than the limit, or when the
+//!   peer's outbound queue (bounded, [`RemoteConfig::queue_capacity`]) is full.
+//! - On the remote side an unknown name, a full or closed mailbox, or a message that
+//!   does not decode is answered with a refusal: the asker of an ask gets it
+//!   ([`AskError::Refused`]); for a tell it is counted per peer
+//!   ([`PeerSnapshot::refused`]) and passed to the hook of [`RemoteNode::with_hook`].
+//! - A message is never written twice. When a connection breaks, the frames being
+//!   written are lost (they may or may not have arrived), the queued ones are dropped
+//!   unsent; all are counted ([`RemoteSnapshot::lost`], [`PeerSnapshot::lost`]), asks
+//!   among them and asks waiting for a reply from that peer fail with
+//!   [`AskError::ConnectionLost`]. The next send reconnects.
+//! - An answer for an ask nobody waits for (timed out, or unknown) is dropped and
+//!   counted ([`RemoteSnapshot::replies_unmatched`]).
+//!
+//! # Processes and the connection lifecycle
+//!
+//! ```text
+//! remote (one-for-one)
+//! ├── peers (one-for-one)        one writer per peer, added on the first send to it
+//! ├── connections (one-for-one)  one temporary reader per inbound connection
+//! └── acceptor
+//! ```
+//!
+//! A writer's outbound connection:
+//!
+//! ```text
+//!            +--------+  a frame is queued   +------------+
+//!   start -->|  idle  |--------------------->| connecting |  lookup, TCP connect,
+//!            +--------+                      +------------+  hello both ways
+//!              ^    ^  failed: the frame and      |          (connect timeout)
+//!              |    +--the queue are lost, -------+ ok
+//!              |       asks fail                  v
+//!              |                             +-----------+
+//!              |   write error or timeout,   | connected |<--+ write queued frames
+//!              +---the peer closed, or a ----|           |---+ in order, in batches
+//!                  newer generation: lost    +-----------+
+//!                  as above                       | stop: queue lost
+//!                                                 v
+//!                                               (end)
+//! ```
+//!
+//! An inbound connection's reader: `hello expected` (connect timeout) → `reading`
+//! (until the peer closes, a bad frame, or stop) → closed.
+
+mod config;
+mod directory;
+mod error;
+mod frame;
+mod inbound;
+mod message;
+mod node;
+mod peer;
+mod stats;
+mod stream;
+
+pub use config::RemoteConfig;
+pub use directory::Directory;
+pub use error::{AskError, NameError, Refusal, RemoteError, SendError};
+pub use frame::{MAX_NAME, STREAM_KINDS};
+pub use message::{DecodeError, EncodeError, RemoteMessage};
+pub use node::{OnRefused, Ref, RemoteNode, ReplyError, ReplyTo, Request};
+pub use stats::{PeerSnapshot, PeerStats, RemoteSnapshot, RemoteStats};
+
+#[cfg(doc)]
+use crate::envelope::Envelope;

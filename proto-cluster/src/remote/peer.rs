@@ -1,0 +1,290 @@
+//! One peer: its bounded outbound queue and the writer process that drains it over
+//! the node's one outbound connection to that peer.
+//!
+//! The queue is a `crossbeam_queue::ArrayQueue` (a full one hands the frame back, and
+//! the sender gets its message back) whose one consumer, the writer, is woken through
+//! an `AtomicWaker`: a producer pushes then wakes, the writer registers then checks
+//! again, so no wake-up is lost. The writer seals each frame as it writes it, so the
+//! frames to one peer carry increasing envelope counters in the order they travel.
+
+use core::future::{Future, poll_fn};
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use atomic_waker::AtomicWaker;
+use crossbeam_queue::ArrayQueue;
+use ravelin_kernel::supervisor::ChildContext;
+use ravelin_kernel::time::Timers;
+use ravelin_linux::net::TcpStream;
+
+use super::error::RemoteError;
+use super::frame::{self, Frame};
+use super::node::Inner;
+use super::stats::{PeerStats, bump};
+use super::stream::{FrameReader, append_frame};
+use crate::envelope::{Generation, NodeId};
+
+/// Bytes gathered into one write when several frames are queued.
+const BATCH: usize = 64 * 1024;
+
+/// A frame waiting to be sealed and written.
+pub(crate) struct Outgoing {
+    /// The frame's payload (kind byte first).
+    pub(crate) payload: Vec<u8>,
+    /// The ask it carries, failed if the frame is lost.
+    pub(crate) ask: Option<u64>,
+}
+
+/// One peer's queue and counters; outlives the writer's restarts.
+pub(crate) struct Peer {
+    pub(crate) node: NodeId,
+    queue: ArrayQueue<Outgoing>,
+    waker: AtomicWaker,
+    pub(crate) stats: PeerStats,
+}
+
+impl Peer {
+    pub(crate) fn new(node: NodeId, capacity: usize) -> Self {
+        Self {
+            node,
+            queue: ArrayQueue::new(capacity.max(1)),
+            waker: AtomicWaker::new(),
+            stats: PeerStats::default(),
+        }
+    }
+
+    /// Queues `item`, or hands it back if the queue is full.
+    pub(crate) fn push(&self, item: Outgoing) -> Result<(), Outgoing> {
+        self.queue.push(item)?;
+        bump(&self.stats.queued);
+        self.waker.wake();
+        Ok(())
+    }
+
+    fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
+        if let Some(item) = self.queue.pop() {
+            return Poll::Ready(item);
+        }
+        self.waker.register(cx.waker());
+        match self.queue.pop() {
+            Some(item) => Poll::Ready(item),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// What the writer waits for.
+enum Event {
+    Stop,
+    Item(Outgoing),
+    Broken,
+}
+
+/// Why an outbound connection could not be made.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The directory no longer knows the node.
+    Unknown,
+    /// Connecting or writing the hello failed.
+    Io,
+    /// The peer's hello did not come, or is not the right node's.
+    Hello,
+    /// It took longer than the connect timeout.
+    Timeout,
+}
+
+/// The writer of one peer: connects when there is something to send, writes queued
+/// frames in order, and on a broken connection reports what it loses (never sending it
+/// again) and waits for the next message to reconnect.
+pub(crate) async fn write_loop(
+    inner: Arc<Inner>,
+    peer: Arc<Peer>,
+    ctx: ChildContext,
+) -> Result<(), RemoteError> {
+    let timers = ctx.timers();
+    let mut stop = pin!(ctx.stopping());
+    let mut out = Vec::new();
+    loop {
+        // Idle: no connection until there is something to send.
+        let first = match next_event(stop.as_mut(), &peer, None).await {
+            Event::Stop => {
+                drain(&inner, &peer);
+                return Ok(());
+            }
+            Event::Item(item) => item,
+            Event::Broken => continue,
+        };
+        let connected = timers
+            .timeout(inner.config.connect_timeout, connect(&inner, peer.node))
+            .await
+            .unwrap_or(Err(ConnectError::Timeout));
+        let (stream, generation) = match connected {
+            Ok(ok) => ok,
+            Err(_) => {
+                bump(&inner.stats.connect_failures);
+                inner.lost(&peer, &first);
+                drain(&inner, &peer);
+                continue;
+            }
+        };
+        bump(&inner.stats.connects);
+        // Connected. The peer never writes on this connection after its hello: a read
+        // that completes means it closed (or broke the protocol).
+        let watcher = stream.clone();
+        let mut watch: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+            let _ = watcher.read(Vec::with_capacity(1)).await;
+        });
+        let mut next = Some(first);
+        let stopped = loop {
+            let item = match next.take() {
+                Some(item) => item,
+                None => match next_event(stop.as_mut(), &peer, Some(watch.as_mut())).await {
+                    Event::Stop => break true,
+                    Event::Broken => break false,
+                    Event::Item(item) => item,
+                },
+            };
+            if newer_generation(&inner, peer.node, generation) {
+                // The peer restarted: this connection reaches the old run, and what is
+                // queued was meant for it. Reported as lost below, never written.
+                next = Some(item);
+                break false;
+            }
+            if !write_batch(&inner, &peer, timers, &stream, item, &mut out).await {
+                break false;
+            }
+        };
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        bump(&inner.stats.disconnects);
+        if let Some(item) = next {
+            inner.lost(&peer, &item);
+        }
+        if stopped {
+            drain(&inner, &peer);
+            return Ok(());
+        }
+        drain(&inner, &peer);
+        inner.fail_pending(peer.node);
+    }
+}
+
+/// Reports every queued frame as lost.
+fn drain(inner: &Inner, peer: &Peer) {
+    while let Some(item) = peer.queue.pop() {
+        inner.lost(peer, &item);
+    }
+}
+
+fn newer_generation(inner: &Inner, node: NodeId, connected: Generation) -> bool {
+    inner
+        .directory
+        .lookup(node)
+        .is_some_and(|(_, generation)| generation > connected)
+}
+
+/// Seals `first` and whatever else is queued (up to [`BATCH`] bytes) and writes them
+/// in one go; false if the connection broke (every frame of the batch is then lost:
+/// it may or may not have been delivered).
+async fn write_batch(
+    inner: &Inner,
+    peer: &Peer,
+    timers: &Timers,
+    stream: &TcpStream,
+    first: Outgoing,
+    out: &mut Vec<u8>,
+) -> bool {
+    out.clear();
+    let mut batch = Vec::new();
+    let mut item = Some(first);
+    while let Some(current) = item.take() {
+        match append_frame(&inner.envelope, &current.payload, out) {
+            Ok(()) => batch.push(current),
+            Err(_) => inner.lost(peer, &current),
+        }
+        if out.len() < BATCH {
+            item = peer.queue.pop();
+        }
+    }
+    if out.is_empty() {
+        return true;
+    }
+    let buf = core::mem::take(out);
+    let written = timers
+        .timeout(inner.config.write_timeout, stream.write_all(buf))
+        .await;
+    match written {
+        Ok((Ok(()), back)) => {
+            *out = back;
+            for _ in &batch {
+                bump(&inner.stats.frames_written);
+                bump(&peer.stats.written);
+            }
+            true
+        }
+        _ => {
+            for lost in &batch {
+                inner.lost(peer, lost);
+            }
+            false
+        }
+    }
+}
+
+/// Waits for the stop request, the next queued frame, or (when given) the watcher of
+/// a connection to complete.
+async fn next_event(
+    mut stop: Pin<&mut impl Future<Output = ()>>,
+    peer: &Peer,
+    mut watch: Option<Pin<&mut (dyn Future<Output = ()> + Send)>>,
+) -> Event {
+    poll_fn(|cx| {
+        if stop.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Event::Stop);
+        }
+        if let Some(watch) = watch.as_mut()
+            && watch.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Event::Broken);
+        }
+        peer.poll_next(cx).map(Event::Item)
+    })
+    .await
+}
+
+/// Connects to `node` at the address the directory gives and exchanges hellos; the
+/// stream and the generation the peer proved.
+async fn connect(
+    inner: &Inner,
+    node: NodeId,
+) -> Result<(Arc<TcpStream>, Generation), ConnectError> {
+    let (addr, expected) = inner.directory.lookup(node).ok_or(ConnectError::Unknown)?;
+    let stream = Arc::new(TcpStream::connect(addr).await.map_err(|_| ConnectError::Io)?);
+    let _ = stream.set_nodelay(true);
+    let identity = inner.envelope.identity();
+    let mut out = Vec::new();
+    append_frame(
+        &inner.envelope,
+        &frame::hello(identity.node, identity.generation),
+        &mut out,
+    )
+    .map_err(|_| ConnectError::Hello)?;
+    let (written, _) = stream.write_all(out).await;
+    written.map_err(|_| ConnectError::Io)?;
+    let mut reader = FrameReader::new(stream.clone(), inner.envelope.mtu());
+    let packet = reader.next().await.map_err(|_| ConnectError::Hello)?;
+    let opened = inner.envelope.open(packet).map_err(|_| ConnectError::Hello)?;
+    match Frame::decode(opened.payload) {
+        Some(Frame::Hello {
+            node: said,
+            generation,
+        }) if said == opened.sender
+            && generation == opened.generation
+            && said == node
+            && generation >= expected =>
+        {
+            Ok((stream, generation))
+        }
+        _ => Err(ConnectError::Hello),
+    }
+}

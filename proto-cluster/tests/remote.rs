@@ -285,3 +285,306 @@ fn an_unknown_name_is_refused_back_to_the_sender() {
     a.stop();
     b.stop();
 }
+
+#[test]
+fn a_send_to_an_unknown_node_is_refused_at_once() {
+    let directory = Arc::new(Map::default());
+    let mut a = Node::start(1, &directory, config());
+    let stranger = a.remote.remote_ref::<Num, Num>(NodeId(99), "x").unwrap();
+    match stranger.tell(Num(5)) {
+        Err(SendError::UnknownNode(NodeId(99), Num(5))) => {}
+        other => panic!("{other:?}"),
+    }
+    let asker = stranger.clone();
+    let asked = a.run(async move { asker.ask(Num(6), Duration::from_secs(10)).await });
+    match asked {
+        Err(AskError::Send(SendError::UnknownNode(NodeId(99), Num(6)))) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(a.remote.peer_stats(NodeId(99)).is_none(), "no peer made");
+    assert_eq!(a.remote.pending_asks(), 0);
+    a.stop();
+}
+
+#[test]
+fn a_full_outbound_queue_hands_the_message_back() {
+    let directory = Arc::new(Map::default());
+    let config = RemoteConfig {
+        queue_capacity: 4,
+        connect_timeout: Duration::from_millis(500),
+        ..RemoteConfig::default()
+    };
+    let mut a = Node::start(1, &directory, config);
+    // A peer whose kernel accepts the connection but who never says hello: the writer
+    // is stuck connecting while the queue fills.
+    let mute = TcpListener::bind("127.0.0.1:0").unwrap();
+    directory.set(NodeId(3), mute.local_addr().unwrap(), Generation(1));
+    let peer = a.remote.remote_ref::<Num, Num>(NodeId(3), "x").unwrap();
+    let mut queued = 0;
+    let handed_back = loop {
+        assert!(queued < 100, "the queue never filled");
+        match peer.tell(Num(queued)) {
+            Ok(()) => queued += 1,
+            Err(SendError::Full(message)) => break message,
+            Err(other) => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(handed_back, Num(queued), "the refused message itself comes back");
+    assert!((4..=5).contains(&queued), "capacity 4 (+1 taken by the writer): {queued}");
+    // The hello never comes: every queued message is reported lost, none sent.
+    assert!(within(|| a.remote.stats().lost == queued));
+    let stats = a.remote.stats();
+    assert_eq!(stats.connect_failures, 1);
+    assert_eq!(stats.frames_written, 0);
+    assert_eq!(a.remote.peer_stats(NodeId(3)).unwrap().lost, queued);
+    // Room again: the next send is queued (and reconnects).
+    peer.tell(Num(1000)).unwrap();
+    a.stop();
+}
+
+#[test]
+fn an_oversized_message_is_refused_with_a_clear_error() {
+    let directory = Arc::new(Map::default());
+    let config = RemoteConfig {
+        max_message: 1000,
+        ..config()
+    };
+    let mut a = Node::start(1, &directory, config);
+    let mut b = Node::start(2, &directory, RemoteConfig::default());
+    assert_eq!(a.remote.max_message(), 1000);
+    assert!(b.remote.max_message() <= Envelope::MAX_MTU - Envelope::MIN_MTU);
+    let (tx, mut rx) = mailbox::channel::<Request<Blob, ()>, 8>();
+    b.remote.serve("blobs", tx).unwrap();
+    let blobs = a.remote.remote_ref::<Blob, ()>(NodeId(2), "blobs").unwrap();
+    let big = Blob(vec![7; 1001]);
+    let error = blobs.tell(big.clone()).unwrap_err();
+    assert!(error.to_string().contains("1001 bytes"), "{error}");
+    match error {
+        SendError::TooLarge { message, len, max } => {
+            assert_eq!((message, len, max), (big, 1001, 1000));
+        }
+        other => panic!("{other:?}"),
+    }
+    blobs.tell(Blob(vec![8; 1000])).unwrap();
+    assert!(within(|| rx.try_recv().is_ok_and(|r| r.message().0.len() == 1000)));
+    let asker = blobs.clone();
+    let asked = a.run(async move { asker.ask(Blob(vec![0; 5000]), Duration::from_secs(5)).await });
+    assert!(matches!(asked, Err(AskError::Send(SendError::TooLarge { len: 5000, .. }))));
+    a.stop();
+    b.stop();
+}
+
+/// One frame as it travels: length, then the sealed envelope.
+fn frame(envelope: &Envelope, payload: &[u8]) -> Vec<u8> {
+    let mut sealed = vec![0; envelope.mtu()];
+    let len = envelope.seal(payload, &mut sealed).unwrap();
+    sealed.truncate(len);
+    let mut out = u32::try_from(len).unwrap().to_be_bytes().to_vec();
+    out.extend_from_slice(&sealed);
+    out
+}
+
+/// Reads one frame's sealed envelope.
+fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut prefix = [0; 4];
+    stream.read_exact(&mut prefix)?;
+    let mut body = vec![0; u32::from_be_bytes(prefix) as usize];
+    stream.read_exact(&mut body)?;
+    Ok(body)
+}
+
+fn hello(node: u64, generation: u64) -> Vec<u8> {
+    let mut out = vec![0x80];
+    out.extend_from_slice(&node.to_be_bytes());
+    out.extend_from_slice(&generation.to_be_bytes());
+    out
+}
+
+fn tell(name: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x81, name.len() as u8];
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream
+}
+
+/// Whether the other side closes `stream` (reading past whatever it sent first).
+fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    let mut buf = [0; 256];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn garbage_forged_and_replayed_streams_are_rejected_and_the_node_keeps_working() {
+    let directory = Arc::new(Map::default());
+    let mut a = Node::start(1, &directory, config());
+    let mut b = Node::start(2, &directory, config());
+    let seen = b.serve_echo("sink");
+    let addr = b.remote.local_addr();
+    let rejections = || b.remote.envelope().rejections().snapshot();
+
+    // Not our protocol at all: "GET " claims a frame of a gigabyte.
+    let mut garbage = connect(addr);
+    garbage.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    assert!(closed_by_peer(&mut garbage));
+    let mut huge = connect(addr);
+    huge.write_all(&[0xff; 8]).unwrap();
+    assert!(closed_by_peer(&mut huge));
+
+    // A hello sealed with another secret under the same key id.
+    let forger = stream_envelope(6, 1, [0x13; 32]);
+    let mut forged = connect(addr);
+    forged.write_all(&frame(&forger, &hello(6, 1))).unwrap();
+    assert!(closed_by_peer(&mut forged));
+    assert_eq!(rejections().get(Rejection::BadTag), 1);
+
+    // A key holder: its hello is answered and its tell delivered.
+    let member = stream_envelope(5, 1, KEY);
+    let mut captured = frame(&member, &hello(5, 1));
+    captured.extend(frame(&member, &tell("sink", &77u64.to_be_bytes())));
+    let mut honest = connect(addr);
+    honest.write_all(&captured).unwrap();
+    let mut answer = read_frame(&mut honest).unwrap();
+    let opened = member.open(&mut answer).unwrap();
+    assert_eq!((opened.sender, opened.payload), (NodeId(2), &hello(2, 1)[..]));
+    assert!(within(|| seen.lock().unwrap().contains(&(NodeId(5), 77))));
+
+    // The same bytes replayed on a new connection: the hello is refused.
+    let mut replayed = connect(addr);
+    replayed.write_all(&captured).unwrap();
+    assert!(closed_by_peer(&mut replayed));
+    assert_eq!(rejections().get(Rejection::Replayed), 1);
+
+    // A UDP payload kind spliced into a stream after a good hello.
+    let mut spliced = connect(addr);
+    spliced.write_all(&frame(&member, &hello(5, 1))).unwrap();
+    spliced.write_all(&frame(&member, &[0x01, 0, 0, 0])).unwrap();
+    assert!(closed_by_peer(&mut spliced));
+    assert_eq!(rejections().get(Rejection::Undecodable), 1);
+
+    assert!(within(|| b.remote.stats().rejected == 5));
+    assert!(within(|| b.remote.open_connections() <= 1));
+    assert_eq!(seen.lock().unwrap().len(), 1, "only the honest tell was delivered");
+    // The node keeps working.
+    let sink = a.remote.remote_ref::<Num, Num>(NodeId(2), "sink").unwrap();
+    sink.tell(Num(1)).unwrap();
+    assert!(within(|| seen.lock().unwrap().contains(&(NodeId(1), 1))));
+    drop(honest);
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn a_killed_connection_fails_pending_asks_and_the_next_send_reconnects() {
+    let directory = Arc::new(Map::default());
+    let mut a = Node::start(1, &directory, config());
+    // A fake node 7 played by this thread.
+    let fake = TcpListener::bind("127.0.0.1:0").unwrap();
+    fake.set_nonblocking(true).unwrap();
+    directory.set(NodeId(7), fake.local_addr().unwrap(), Generation(1));
+    let seven = stream_envelope(7, 1, KEY);
+    let accept = || {
+        let mut accepted = None;
+        assert!(within(|| {
+            accepted = fake.accept().ok();
+            accepted.is_some()
+        }));
+        let (stream, _) = accepted.unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(LIMIT)).unwrap();
+        stream
+    };
+
+    let peer = a.remote.remote_ref::<Num, Num>(NodeId(7), "x").unwrap();
+    let asker = peer.clone();
+    let asked = a.runtime().scheduler().spawn(async move {
+        let started = Instant::now();
+        (asker.ask(Num(1), Duration::from_secs(15)).await, started.elapsed())
+    });
+    let mut stream = accept();
+    let mut first = read_frame(&mut stream).unwrap();
+    let opened = seven.open(&mut first).unwrap();
+    assert_eq!(opened.payload, &hello(1, 1)[..]);
+    stream.write_all(&frame(&seven, &hello(7, 1))).unwrap();
+    let mut ask = read_frame(&mut stream).unwrap();
+    assert_eq!(seven.open(&mut ask).unwrap().payload[0], 0x82, "an ask");
+    drop(stream); // Killed before answering.
+
+    let (answer, took) = a.run(async move { asked.await.unwrap() });
+    assert!(matches!(answer, Err(AskError::ConnectionLost)), "{answer:?}");
+    assert!(took < Duration::from_secs(10), "failed, not hung: {took:?}");
+    assert_eq!(a.remote.pending_asks(), 0);
+    assert!(within(|| a.remote.stats().disconnects == 1));
+
+    // The next send reconnects, with a fresh hello.
+    peer.tell(Num(2)).unwrap();
+    let mut again = accept();
+    let mut hello_again = read_frame(&mut again).unwrap();
+    assert_eq!(seven.open(&mut hello_again).unwrap().payload, &hello(1, 1)[..]);
+    again.write_all(&frame(&seven, &hello(7, 1))).unwrap();
+    let mut told = read_frame(&mut again).unwrap();
+    let told = seven.open(&mut told).unwrap();
+    assert_eq!(told.payload, &tell("x", &2u64.to_be_bytes())[..]);
+    assert_eq!(a.remote.stats().connects, 2);
+    a.stop();
+}
+
+#[cfg(feature = "serde")]
+mod serde_messages {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
+    struct Greeting {
+        name: String,
+        times: u32,
+    }
+
+    #[test]
+    fn serde_types_travel_with_postcard() {
+        let directory = Arc::new(Map::default());
+        let mut a = Node::start(1, &directory, config());
+        let mut b = Node::start(2, &directory, config());
+        let (tx, mut rx) = mailbox::channel::<Request<Greeting, String>, 8>();
+        b.remote.serve("greeter", tx).unwrap();
+        drop(b.runtime().scheduler().spawn(async move {
+            while let Some(mut request) = rx.recv().await {
+                let g = request.message().clone();
+                let _ = request.reply(g.name.repeat(g.times as usize));
+            }
+        }));
+        let greeter = a
+            .remote
+            .remote_ref::<Greeting, String>(NodeId(2), "greeter")
+            .unwrap();
+        let answer = a.run(async move {
+            let hi = Greeting {
+                name: "hi".into(),
+                times: 3,
+            };
+            greeter.ask(hi, Duration::from_secs(10)).await
+        });
+        assert_eq!(answer.unwrap(), "hihihi");
+        // A message of the wrong type is refused as undecodable.
+        let wrong = a.remote.remote_ref::<Vec<u64>, String>(NodeId(2), "greeter").unwrap();
+        let asked = a.run(async move { wrong.ask(vec![u64::MAX; 3], Duration::from_secs(10)).await });
+        assert!(
+            matches!(asked, Err(AskError::Refused(Refusal::Undecodable))),
+            "{asked:?}"
+        );
+        assert_eq!(b.remote.stats().undecodable, 1);
+        a.stop();
+        b.stop();
+    }
+}

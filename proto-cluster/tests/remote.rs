@@ -13,8 +13,8 @@ use ravelin_cluster::envelope::{
     ClusterId, Envelope, Generation, Identity, Key, KeyId, KeyRing, NodeId, Rejection,
 };
 use ravelin_cluster::remote::{
-    AskError, DecodeError, Directory, EncodeError, Refusal, RemoteConfig, RemoteMessage,
-    OnRefused, RemoteNode, Request, SendError,
+    AskError, DecodeError, Directory, EncodeError, OnRefused, Refusal, RemoteConfig, RemoteMessage,
+    RemoteNode, Request, SendError,
 };
 use ravelin_kernel::mailbox;
 use ravelin_kernel::supervisor::{ChildSpec, SupervisorSpec, System};
@@ -148,10 +148,7 @@ impl Node {
     }
 
     /// Runs `f` on this node's runtime, bounded by [`LIMIT`].
-    fn run<T: Send + 'static>(
-        &self,
-        f: impl Future<Output = T> + Send + 'static,
-    ) -> T {
+    fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> T {
         let scheduler = self.runtime().scheduler().clone();
         self.runtime()
             .block_on(async move { scheduler.timeout(LIMIT, f).await })
@@ -208,7 +205,10 @@ fn a_remote_tell_reaches_a_named_process_in_order() {
     for i in 0..200 {
         sink.tell(Num(i)).unwrap();
     }
-    assert!(within(|| seen.lock().unwrap().len() == 200), "all delivered");
+    assert!(
+        within(|| seen.lock().unwrap().len() == 200),
+        "all delivered"
+    );
     let seen = seen.lock().unwrap().clone();
     let expected: Vec<_> = (0..200).map(|i| (NodeId(1), i)).collect();
     assert_eq!(seen, expected, "in the order sent, from node 1");
@@ -237,7 +237,10 @@ fn ask_gets_the_reply_and_times_out_when_nobody_answers() {
         }
     }));
     let echo = a.remote.remote_ref::<Num, Num>(NodeId(2), "echo").unwrap();
-    let silent = a.remote.remote_ref::<Num, Num>(NodeId(2), "silent").unwrap();
+    let silent = a
+        .remote
+        .remote_ref::<Num, Num>(NodeId(2), "silent")
+        .unwrap();
     let (answer, timed_out) = a.run(async move {
         let answer = echo.ask(Num(41), Duration::from_secs(10)).await;
         let started = Instant::now();
@@ -248,7 +251,11 @@ fn ask_gets_the_reply_and_times_out_when_nobody_answers() {
     let (timed_out, took) = timed_out;
     assert!(matches!(timed_out, Err(AskError::Timeout)), "{timed_out:?}");
     assert!(took >= Duration::from_millis(190) && took < Duration::from_secs(5));
-    assert_eq!(a.remote.pending_asks(), 0, "a timed out ask leaves no entry");
+    assert_eq!(
+        a.remote.pending_asks(),
+        0,
+        "a timed out ask leaves no entry"
+    );
     assert_eq!(a.remote.stats().ask_timeouts, 1);
     a.stop();
     b.stop();
@@ -264,7 +271,10 @@ fn an_unknown_name_is_refused_back_to_the_sender() {
     });
     let mut a = Node::start_with(1, &directory, config(), Some(hook));
     let mut b = Node::start(2, &directory, config());
-    let nobody = a.remote.remote_ref::<Num, Num>(NodeId(2), "nobody").unwrap();
+    let nobody = a
+        .remote
+        .remote_ref::<Num, Num>(NodeId(2), "nobody")
+        .unwrap();
     let asker = nobody.clone();
     let answer = a.run(async move { asker.ask(Num(1), Duration::from_secs(10)).await });
     assert!(
@@ -329,8 +339,15 @@ fn a_full_outbound_queue_hands_the_message_back() {
             Err(other) => panic!("{other:?}"),
         }
     };
-    assert_eq!(handed_back, Num(queued), "the refused message itself comes back");
-    assert!((4..=5).contains(&queued), "capacity 4 (+1 taken by the writer): {queued}");
+    assert_eq!(
+        handed_back,
+        Num(queued),
+        "the refused message itself comes back"
+    );
+    assert!(
+        (4..=5).contains(&queued),
+        "capacity 4 (+1 taken by the writer): {queued}"
+    );
     // The hello never comes: every queued message is reported lost, none sent.
     assert!(within(|| a.remote.stats().lost == queued));
     let stats = a.remote.stats();
@@ -366,10 +383,15 @@ fn an_oversized_message_is_refused_with_a_clear_error() {
         other => panic!("{other:?}"),
     }
     blobs.tell(Blob(vec![8; 1000])).unwrap();
-    assert!(within(|| rx.try_recv().is_ok_and(|r| r.message().0.len() == 1000)));
+    assert!(within(|| rx
+        .try_recv()
+        .is_ok_and(|r| r.message().0.len() == 1000)));
     let asker = blobs.clone();
     let asked = a.run(async move { asker.ask(Blob(vec![0; 5000]), Duration::from_secs(5)).await });
-    assert!(matches!(asked, Err(AskError::Send(SendError::TooLarge { len: 5000, .. }))));
+    assert!(matches!(
+        asked,
+        Err(AskError::Send(SendError::TooLarge { len: 5000, .. }))
+    ));
     a.stop();
     b.stop();
 }
@@ -458,7 +480,10 @@ fn garbage_forged_and_replayed_streams_are_rejected_and_the_node_keeps_working()
     honest.write_all(&captured).unwrap();
     let mut answer = read_frame(&mut honest).unwrap();
     let opened = member.open(&mut answer).unwrap();
-    assert_eq!((opened.sender, opened.payload), (NodeId(2), &hello(2, 1)[..]));
+    assert_eq!(
+        (opened.sender, opened.payload),
+        (NodeId(2), &hello(2, 1)[..])
+    );
     assert!(within(|| seen.lock().unwrap().contains(&(NodeId(5), 77))));
 
     // The same bytes replayed on a new connection: the hello is refused.
@@ -470,13 +495,19 @@ fn garbage_forged_and_replayed_streams_are_rejected_and_the_node_keeps_working()
     // A UDP payload kind spliced into a stream after a good hello.
     let mut spliced = connect(addr);
     spliced.write_all(&frame(&member, &hello(5, 1))).unwrap();
-    spliced.write_all(&frame(&member, &[0x01, 0, 0, 0])).unwrap();
+    spliced
+        .write_all(&frame(&member, &[0x01, 0, 0, 0]))
+        .unwrap();
     assert!(closed_by_peer(&mut spliced));
     assert_eq!(rejections().get(Rejection::Undecodable), 1);
 
     assert!(within(|| b.remote.stats().rejected == 5));
     assert!(within(|| b.remote.open_connections() <= 1));
-    assert_eq!(seen.lock().unwrap().len(), 1, "only the honest tell was delivered");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "only the honest tell was delivered"
+    );
     // The node keeps working.
     let sink = a.remote.remote_ref::<Num, Num>(NodeId(2), "sink").unwrap();
     sink.tell(Num(1)).unwrap();
@@ -511,7 +542,10 @@ fn a_killed_connection_fails_pending_asks_and_the_next_send_reconnects() {
     let asker = peer.clone();
     let asked = a.runtime().scheduler().spawn(async move {
         let started = Instant::now();
-        (asker.ask(Num(1), Duration::from_secs(15)).await, started.elapsed())
+        (
+            asker.ask(Num(1), Duration::from_secs(15)).await,
+            started.elapsed(),
+        )
     });
     let mut stream = accept();
     let mut first = read_frame(&mut stream).unwrap();
@@ -523,7 +557,10 @@ fn a_killed_connection_fails_pending_asks_and_the_next_send_reconnects() {
     drop(stream); // Killed before answering.
 
     let (answer, took) = a.run(async move { asked.await.unwrap() });
-    assert!(matches!(answer, Err(AskError::ConnectionLost)), "{answer:?}");
+    assert!(
+        matches!(answer, Err(AskError::ConnectionLost)),
+        "{answer:?}"
+    );
     assert!(took < Duration::from_secs(10), "failed, not hung: {took:?}");
     assert_eq!(a.remote.pending_asks(), 0);
     assert!(within(|| a.remote.stats().disconnects == 1));
@@ -532,7 +569,10 @@ fn a_killed_connection_fails_pending_asks_and_the_next_send_reconnects() {
     peer.tell(Num(2)).unwrap();
     let mut again = accept();
     let mut hello_again = read_frame(&mut again).unwrap();
-    assert_eq!(seven.open(&mut hello_again).unwrap().payload, &hello(1, 1)[..]);
+    assert_eq!(
+        seven.open(&mut hello_again).unwrap().payload,
+        &hello(1, 1)[..]
+    );
     again.write_all(&frame(&seven, &hello(7, 1))).unwrap();
     let mut told = read_frame(&mut again).unwrap();
     let told = seven.open(&mut told).unwrap();
@@ -577,8 +617,12 @@ mod serde_messages {
         });
         assert_eq!(answer.unwrap(), "hihihi");
         // A message of the wrong type is refused as undecodable.
-        let wrong = a.remote.remote_ref::<Vec<u64>, String>(NodeId(2), "greeter").unwrap();
-        let asked = a.run(async move { wrong.ask(vec![u64::MAX; 3], Duration::from_secs(10)).await });
+        let wrong = a
+            .remote
+            .remote_ref::<Vec<u64>, String>(NodeId(2), "greeter")
+            .unwrap();
+        let asked =
+            a.run(async move { wrong.ask(vec![u64::MAX; 3], Duration::from_secs(10)).await });
         assert!(
             matches!(asked, Err(AskError::Refused(Refusal::Undecodable))),
             "{asked:?}"

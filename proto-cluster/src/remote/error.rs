@@ -135,7 +135,10 @@ impl<M> fmt::Display for SendError<M> {
         match self {
             Self::Full(_) => f.write_str("the peer's outbound queue is full: message handed back"),
             Self::UnknownNode(node, _) => {
-                write!(f, "node {node} is not an active member: message handed back")
+                write!(
+                    f,
+                    "node {node} is not an active member: message handed back"
+                )
             }
             Self::TooLarge { len, max, .. } => write!(
                 f,

@@ -71,6 +71,26 @@ where
     }
 }
 
+/// The empty message (an ask answered with nothing but "done"): no bytes, as postcard
+/// encodes it with the `serde` feature (which then provides this impl).
+#[cfg(not(feature = "serde"))]
+impl RemoteMessage for () {
+    fn encode(&self, _out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        Ok(())
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError(format!(
+                "{} bytes for the empty message",
+                bytes.len()
+            )))
+        }
+    }
+}
+
 #[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;

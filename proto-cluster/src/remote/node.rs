@@ -52,6 +52,9 @@ pub(crate) trait Endpoint: Send + Sync {
     ) -> Result<(), Refusal>;
 }
 
+/// The served endpoints by name.
+type Endpoints = HashMap<Box<[u8]>, Arc<dyn Endpoint>>;
+
 /// State shared by the handle, the refs and the processes.
 pub(crate) struct Inner {
     pub(crate) config: RemoteConfig,
@@ -61,7 +64,7 @@ pub(crate) struct Inner {
     scheduler: Scheduler,
     pub(crate) listener: Arc<TcpListener>,
     local_addr: SocketAddr,
-    endpoints: RwLock<HashMap<Box<[u8]>, Arc<dyn Endpoint>>>,
+    endpoints: RwLock<Endpoints>,
     peers: Mutex<HashMap<NodeId, Arc<Peer>>>,
     pending: Mutex<HashMap<u64, Pending>>,
     next_request: AtomicU64,
@@ -151,7 +154,9 @@ impl RemoteNode {
         });
         let acceptor = {
             let inner = inner.clone();
-            ChildSpec::new("acceptor", move |ctx| inbound::accept_loop(inner.clone(), ctx))
+            ChildSpec::new("acceptor", move |ctx| {
+                inbound::accept_loop(inner.clone(), ctx)
+            })
         };
         let spec = SupervisorSpec::new("remote")
             .child(ChildSpec::supervisor(peers))
@@ -170,7 +175,7 @@ impl RemoteNode {
     ) -> Result<(), NameError>
     where
         M: RemoteMessage,
-        R: RemoteMessage,
+        R: Send + 'static,
     {
         check_name(name)?;
         let mut endpoints = self
@@ -181,10 +186,7 @@ impl RemoteNode {
         if endpoints.contains_key(name.as_bytes()) {
             return Err(NameError::Taken(name.to_owned()));
         }
-        endpoints.insert(
-            name.as_bytes().into(),
-            Arc::new(MailboxEndpoint { sender }),
-        );
+        endpoints.insert(name.as_bytes().into(), Arc::new(MailboxEndpoint { sender }));
         Ok(())
     }
 
@@ -203,7 +205,6 @@ impl RemoteNode {
     pub fn remote_ref<M, R>(&self, node: NodeId, name: &str) -> Result<Ref<M, R>, NameError>
     where
         M: RemoteMessage,
-        R: RemoteMessage,
     {
         check_name(name)?;
         Ok(Ref {
@@ -241,7 +242,11 @@ impl RemoteNode {
 
     /// The counters of `peer`, if anything was ever sent to it.
     pub fn peer_stats(&self, peer: NodeId) -> Option<PeerSnapshot> {
-        let peers = self.inner.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        let peers = self
+            .inner
+            .peers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         peers.get(&peer).map(|p| p.stats.snapshot())
     }
 
@@ -278,10 +283,10 @@ impl Inner {
         peers.insert(node, peer.clone());
         drop(peers);
         let (inner, writer) = (self.clone(), peer.clone());
-        self.peers_sup.add_child(ChildSpec::new(
-            format!("peer-{node}"),
-            move |ctx| peer::write_loop(inner.clone(), writer.clone(), ctx),
-        ));
+        self.peers_sup
+            .add_child(ChildSpec::new(format!("peer-{node}"), move |ctx| {
+                peer::write_loop(inner.clone(), writer.clone(), ctx)
+            }));
         peer
     }
 
@@ -433,7 +438,7 @@ impl<M, R> fmt::Debug for Ref<M, R> {
     }
 }
 
-impl<M: RemoteMessage, R: RemoteMessage> Ref<M, R> {
+impl<M: RemoteMessage, R> Ref<M, R> {
     /// The node it names.
     pub fn node(&self) -> NodeId {
         self.node
@@ -461,6 +466,29 @@ impl<M: RemoteMessage, R: RemoteMessage> Ref<M, R> {
         }
     }
 
+    /// The frame of `message` (a tell, or the ask `request`) and the peer to queue it
+    /// on.
+    fn encode(&self, message: &M, request: Option<u64>) -> Result<(Arc<Peer>, Vec<u8>), Refused> {
+        let inner = &self.inner;
+        if inner.directory.lookup(self.node).is_none() {
+            return Err(Refused::UnknownNode(self.node));
+        }
+        let mut payload = Vec::with_capacity(64);
+        frame::request_head(&mut payload, request, &self.name);
+        let head = payload.len();
+        message.encode(&mut payload).map_err(Refused::Encode)?;
+        let len = payload.len() - head;
+        if len > inner.max_message {
+            return Err(Refused::TooLarge {
+                len,
+                max: inner.max_message,
+            });
+        }
+        Ok((inner.peer(self.node), payload))
+    }
+}
+
+impl<M: RemoteMessage, R: RemoteMessage> Ref<M, R> {
     /// Sends `message` as a request and waits at most `timeout` for the answer.
     ///
     /// Refused at once (the question handed back) as [`tell`](Self::tell) is, and when
@@ -512,27 +540,6 @@ impl<M: RemoteMessage, R: RemoteMessage> Ref<M, R> {
             Ok(Ok(Answer::Reply(bytes))) => R::decode(&bytes).map_err(AskError::BadReply),
         }
     }
-
-    /// The frame of `message` (a tell, or the ask `request`) and the peer to queue it
-    /// on.
-    fn encode(&self, message: &M, request: Option<u64>) -> Result<(Arc<Peer>, Vec<u8>), Refused> {
-        let inner = &self.inner;
-        if inner.directory.lookup(self.node).is_none() {
-            return Err(Refused::UnknownNode(self.node));
-        }
-        let mut payload = Vec::with_capacity(64);
-        frame::request_head(&mut payload, request, &self.name);
-        let head = payload.len();
-        message.encode(&mut payload).map_err(Refused::Encode)?;
-        let len = payload.len() - head;
-        if len > inner.max_message {
-            return Err(Refused::TooLarge {
-                len,
-                max: inner.max_message,
-            });
-        }
-        Ok((inner.peer(self.node), payload))
-    }
 }
 
 /// Why a message was refused before it was queued, without the message.
@@ -583,7 +590,7 @@ impl<M: fmt::Debug, R> fmt::Debug for Request<M, R> {
     }
 }
 
-impl<M, R: RemoteMessage> Request<M, R> {
+impl<M, R> Request<M, R> {
     /// The message.
     pub fn message(&self) -> &M {
         &self.message
@@ -599,17 +606,19 @@ impl<M, R: RemoteMessage> Request<M, R> {
         self.reply.is_some()
     }
 
+    /// The message and, for an ask, the way to answer it.
+    pub fn into_parts(self) -> (M, Option<ReplyTo<R>>) {
+        (self.message, self.reply)
+    }
+}
+
+impl<M, R: RemoteMessage> Request<M, R> {
     /// Answers the ask (a tell, or an ask answered before: `Err(NotAnAsk)`).
     pub fn reply(&mut self, reply: R) -> Result<(), ReplyError> {
         match self.reply.take() {
             Some(to) => to.send(reply),
             None => Err(ReplyError::NotAnAsk),
         }
-    }
-
-    /// The message and, for an ask, the way to answer it.
-    pub fn into_parts(self) -> (M, Option<ReplyTo<R>>) {
-        (self.message, self.reply)
     }
 }
 
@@ -699,7 +708,10 @@ impl fmt::Display for ReplyError {
             Self::NotAnAsk => f.write_str("the request is not an ask, or was answered already"),
             Self::Encode(e) => write!(f, "the reply could not be encoded: {e}"),
             Self::TooLarge { len, max } => {
-                write!(f, "the reply encodes to {len} bytes, more than the limit of {max}")
+                write!(
+                    f,
+                    "the reply encodes to {len} bytes, more than the limit of {max}"
+                )
             }
             Self::Dropped => f.write_str("the reply could not be queued for the asker's node"),
         }
@@ -713,7 +725,7 @@ struct MailboxEndpoint<M: 'static, R: 'static, const N: usize> {
     sender: Sender<Request<M, R>, N>,
 }
 
-impl<M: RemoteMessage, R: RemoteMessage, const N: usize> Endpoint for MailboxEndpoint<M, R, N> {
+impl<M: RemoteMessage, R: Send + 'static, const N: usize> Endpoint for MailboxEndpoint<M, R, N> {
     fn deliver(
         &self,
         inner: &Arc<Inner>,

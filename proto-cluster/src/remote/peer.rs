@@ -259,7 +259,11 @@ async fn connect(
     node: NodeId,
 ) -> Result<(Arc<TcpStream>, Generation), ConnectError> {
     let (addr, expected) = inner.directory.lookup(node).ok_or(ConnectError::Unknown)?;
-    let stream = Arc::new(TcpStream::connect(addr).await.map_err(|_| ConnectError::Io)?);
+    let stream = Arc::new(
+        TcpStream::connect(addr)
+            .await
+            .map_err(|_| ConnectError::Io)?,
+    );
     let _ = stream.set_nodelay(true);
     let identity = inner.envelope.identity();
     let mut out = Vec::new();
@@ -273,7 +277,10 @@ async fn connect(
     written.map_err(|_| ConnectError::Io)?;
     let mut reader = FrameReader::new(stream.clone(), inner.envelope.mtu());
     let packet = reader.next().await.map_err(|_| ConnectError::Hello)?;
-    let opened = inner.envelope.open(packet).map_err(|_| ConnectError::Hello)?;
+    let opened = inner
+        .envelope
+        .open(packet)
+        .map_err(|_| ConnectError::Hello)?;
     match Frame::decode(opened.payload) {
         Some(Frame::Hello {
             node: said,

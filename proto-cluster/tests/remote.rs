@@ -101,10 +101,20 @@ impl Node {
         config: RemoteConfig,
         hook: Option<Box<OnRefused>>,
     ) -> Self {
+        Self::start_generation(id, 1, directory, config, hook)
+    }
+
+    fn start_generation(
+        id: u64,
+        generation: u64,
+        directory: &Arc<Map>,
+        config: RemoteConfig,
+        hook: Option<Box<OnRefused>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let runtime = Runtime::builder().workers(1).pin(false).build().unwrap();
-        let envelope = Arc::new(stream_envelope(id, 1, KEY));
+        let envelope = Arc::new(stream_envelope(id, generation, KEY));
         let dir: Arc<dyn Directory> = directory.clone();
         let (remote, spec) = RemoteNode::with_hook(
             config,
@@ -117,7 +127,7 @@ impl Node {
         .unwrap();
         let root = SupervisorSpec::new("node").child(ChildSpec::supervisor(spec));
         let system = System::start(runtime.scheduler().clone(), root);
-        directory.set(NodeId(id), addr, Generation(1));
+        directory.set(NodeId(id), addr, Generation(generation));
         Self {
             remote,
             running: Some((runtime, system)),
@@ -218,6 +228,8 @@ fn a_remote_tell_reaches_a_named_process_in_order() {
     assert_eq!(stats.lost, 0);
     assert_eq!(b.remote.stats().delivered, 200);
     a.stop();
+    // No writer runs any more: the message is handed back, not queued for ever.
+    assert!(matches!(sink.tell(Num(7)), Err(SendError::Stopped(Num(7)))));
     b.stop();
 }
 
@@ -578,6 +590,76 @@ fn a_killed_connection_fails_pending_asks_and_the_next_send_reconnects() {
     let told = seven.open(&mut told).unwrap();
     assert_eq!(told.payload, &tell("x", &2u64.to_be_bytes())[..]);
     assert_eq!(a.remote.stats().connects, 2);
+    a.stop();
+}
+
+#[test]
+fn a_restarted_peer_is_reached_in_its_new_generation() {
+    let directory = Arc::new(Map::default());
+    let mut a = Node::start(1, &directory, config());
+    let mut b = Node::start(2, &directory, config());
+    let old = b.serve_echo("sink");
+    let sink = a.remote.remote_ref::<Num, Num>(NodeId(2), "sink").unwrap();
+    sink.tell(Num(1)).unwrap();
+    assert!(within(|| old.lock().unwrap().len() == 1));
+    b.stop();
+    // The old run's end closes the connection; the writer notices.
+    assert!(within(|| a.remote.stats().disconnects == 1));
+    let mut b2 = Node::start_generation(2, 2, &directory, config(), None);
+    let new = b2.serve_echo("sink");
+    sink.tell(Num(2)).unwrap();
+    assert!(within(|| new.lock().unwrap().clone() == [(NodeId(1), 2)]));
+    assert_eq!(a.remote.stats().connects, 2);
+    assert_eq!(a.remote.stats().lost, 0);
+    a.stop();
+    b2.stop();
+}
+
+#[test]
+fn a_newer_generation_in_the_directory_replaces_the_old_connection() {
+    let directory = Arc::new(Map::default());
+    let mut a = Node::start(1, &directory, config());
+    let accept_on = |listener: &TcpListener| {
+        listener.set_nonblocking(true).unwrap();
+        let mut accepted = None;
+        assert!(within(|| {
+            accepted = listener.accept().ok();
+            accepted.is_some()
+        }));
+        let (stream, _) = accepted.unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(LIMIT)).unwrap();
+        stream
+    };
+    // Generation 1 of node 7 answers the hello and stays connected.
+    let old_run = TcpListener::bind("127.0.0.1:0").unwrap();
+    directory.set(NodeId(7), old_run.local_addr().unwrap(), Generation(1));
+    let old_env = stream_envelope(7, 1, KEY);
+    let peer = a.remote.remote_ref::<Num, Num>(NodeId(7), "x").unwrap();
+    peer.tell(Num(1)).unwrap();
+    let mut old = accept_on(&old_run);
+    read_frame(&mut old).unwrap();
+    old.write_all(&frame(&old_env, &hello(7, 1))).unwrap();
+    let mut first = read_frame(&mut old).unwrap();
+    assert_eq!(
+        old_env.open(&mut first).unwrap().payload,
+        &tell("x", &1u64.to_be_bytes())[..]
+    );
+    // Membership now knows generation 2 elsewhere: the next tell goes there.
+    let new_run = TcpListener::bind("127.0.0.1:0").unwrap();
+    directory.set(NodeId(7), new_run.local_addr().unwrap(), Generation(2));
+    let new_env = stream_envelope(7, 2, KEY);
+    peer.tell(Num(2)).unwrap();
+    let mut new = accept_on(&new_run);
+    read_frame(&mut new).unwrap();
+    new.write_all(&frame(&new_env, &hello(7, 2))).unwrap();
+    let mut second = read_frame(&mut new).unwrap();
+    assert_eq!(
+        new_env.open(&mut second).unwrap().payload,
+        &tell("x", &2u64.to_be_bytes())[..]
+    );
+    assert!(closed_by_peer(&mut old), "the old connection is closed");
+    assert_eq!(a.remote.stats().lost, 0);
     a.stop();
 }
 

@@ -19,10 +19,10 @@ use super::config::RemoteConfig;
 use super::directory::Directory;
 use super::error::{AskError, NameError, Refusal, SendError};
 use super::frame::{self, MAX_NAME, MAX_OVERHEAD};
+use super::inbound;
 use super::message::{DecodeError, EncodeError, RemoteMessage};
-use super::peer::{Outgoing, Peer};
+use super::peer::{self, Outgoing, Peer};
 use super::stats::{PeerSnapshot, RemoteSnapshot, RemoteStats, bump};
-use super::{inbound, peer};
 use crate::envelope::{Envelope, NodeId};
 
 /// What a [`RemoteNode`] calls when a peer refuses one of this node's tells: the peer,
@@ -462,7 +462,8 @@ impl<M: RemoteMessage, R> Ref<M, R> {
                 bump(&self.inner.stats.tells_sent);
                 Ok(())
             }
-            Err(_) => Err(SendError::Full(message)),
+            Err(peer::Refused::Full) => Err(SendError::Full(message)),
+            Err(peer::Refused::Stopped) => Err(SendError::Stopped(message)),
         }
     }
 
@@ -522,9 +523,13 @@ impl<M: RemoteMessage, R: RemoteMessage> Ref<M, R> {
             payload,
             ask: Some(id),
         });
-        if queued.is_err() {
+        if let Err(refused) = queued {
             drop(guard);
-            return Err(SendError::Full(message).into());
+            return Err(match refused {
+                peer::Refused::Full => SendError::Full(message),
+                peer::Refused::Stopped => SendError::Stopped(message),
+            }
+            .into());
         }
         drop(message);
         bump(&inner.stats.asks_sent);

@@ -11,6 +11,7 @@ use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
@@ -39,6 +40,8 @@ pub(crate) struct Outgoing {
 /// One peer's queue and counters; outlives the writer's restarts.
 pub(crate) struct Peer {
     pub(crate) node: NodeId,
+    /// Set while no writer runs (its supervisor stopped it): pushes are refused.
+    stopped: AtomicBool,
     queue: ArrayQueue<Outgoing>,
     waker: AtomicWaker,
     pub(crate) stats: PeerStats,
@@ -48,15 +51,19 @@ impl Peer {
     pub(crate) fn new(node: NodeId, capacity: usize) -> Self {
         Self {
             node,
+            stopped: AtomicBool::new(false),
             queue: ArrayQueue::new(capacity.max(1)),
             waker: AtomicWaker::new(),
             stats: PeerStats::default(),
         }
     }
 
-    /// Queues `item`, or hands it back if the queue is full.
-    pub(crate) fn push(&self, item: Outgoing) -> Result<(), Outgoing> {
-        self.queue.push(item)?;
+    /// Queues `item`, or hands it back if the queue is full or the writer stopped.
+    pub(crate) fn push(&self, item: Outgoing) -> Result<(), Refused> {
+        if self.stopped.load(Relaxed) {
+            return Err(Refused::Stopped);
+        }
+        self.queue.push(item).map_err(|_| Refused::Full)?;
         bump(&self.stats.queued);
         self.waker.wake();
         Ok(())
@@ -72,6 +79,12 @@ impl Peer {
             None => Poll::Pending,
         }
     }
+}
+
+/// Why [`Peer::push`] refused a frame.
+pub(crate) enum Refused {
+    Full,
+    Stopped,
 }
 
 /// What the writer waits for.
@@ -94,6 +107,17 @@ pub(crate) enum ConnectError {
     Timeout,
 }
 
+/// How a connected writer's connection ended.
+enum Ended {
+    /// The writer is asked to stop.
+    Stop,
+    /// Writing failed, or the peer closed.
+    Broken,
+    /// The directory shows a newer generation of the peer: this frame, not written yet,
+    /// goes to the new run.
+    Restarted(Outgoing),
+}
+
 /// The writer of one peer: connects when there is something to send, writes queued
 /// frames in order, and on a broken connection reports what it loses (never sending it
 /// again) and waits for the next message to reconnect.
@@ -105,15 +129,20 @@ pub(crate) async fn write_loop(
     let timers = ctx.timers();
     let mut stop = pin!(ctx.stopping());
     let mut out = Vec::new();
+    peer.stopped.store(false, Relaxed);
+    let mut carried = None;
     loop {
         // Idle: no connection until there is something to send.
-        let first = match next_event(stop.as_mut(), &peer, None).await {
-            Event::Stop => {
-                drain(&inner, &peer);
-                return Ok(());
-            }
-            Event::Item(item) => item,
-            Event::Broken => continue,
+        let first = match carried.take() {
+            Some(item) => item,
+            None => match next_event(stop.as_mut(), &peer, None).await {
+                Event::Stop => {
+                    stopping(&inner, &peer);
+                    return Ok(());
+                }
+                Event::Item(item) => item,
+                Event::Broken => continue,
+            },
         };
         let connected = timers
             .timeout(inner.config.connect_timeout, connect(&inner, peer.node))
@@ -125,6 +154,7 @@ pub(crate) async fn write_loop(
                 bump(&inner.stats.connect_failures);
                 inner.lost(&peer, &first);
                 drain(&inner, &peer);
+                inner.fail_pending(peer.node);
                 continue;
             }
         };
@@ -136,37 +166,41 @@ pub(crate) async fn write_loop(
             let _ = watcher.read(Vec::with_capacity(1)).await;
         });
         let mut next = Some(first);
-        let stopped = loop {
+        let ended = loop {
             let item = match next.take() {
                 Some(item) => item,
                 None => match next_event(stop.as_mut(), &peer, Some(watch.as_mut())).await {
-                    Event::Stop => break true,
-                    Event::Broken => break false,
+                    Event::Stop => break Ended::Stop,
+                    Event::Broken => break Ended::Broken,
                     Event::Item(item) => item,
                 },
             };
             if newer_generation(&inner, peer.node, generation) {
-                // The peer restarted: this connection reaches the old run, and what is
-                // queued was meant for it. Reported as lost below, never written.
-                next = Some(item);
-                break false;
+                break Ended::Restarted(item);
             }
             if !write_batch(&inner, &peer, timers, &stream, item, &mut out).await {
-                break false;
+                break Ended::Broken;
             }
         };
         let _ = stream.shutdown(std::net::Shutdown::Both);
         bump(&inner.stats.disconnects);
-        if let Some(item) = next {
-            inner.lost(&peer, &item);
-        }
-        if stopped {
-            drain(&inner, &peer);
-            return Ok(());
-        }
-        drain(&inner, &peer);
+        // Asks waiting on this connection get no answer from the peer's next run.
         inner.fail_pending(peer.node);
+        match ended {
+            Ended::Stop => {
+                stopping(&inner, &peer);
+                return Ok(());
+            }
+            Ended::Broken => drain(&inner, &peer),
+            Ended::Restarted(item) => carried = Some(item),
+        }
     }
+}
+
+/// The writer stops: refuse new frames, then report the queued ones lost.
+fn stopping(inner: &Inner, peer: &Peer) {
+    peer.stopped.store(true, Relaxed);
+    drain(inner, peer);
 }
 
 /// Reports every queued frame as lost.

@@ -663,6 +663,39 @@ fn a_newer_generation_in_the_directory_replaces_the_old_connection() {
     a.stop();
 }
 
+#[test]
+fn a_served_address_is_reachable_across_its_process_restarts() {
+    let directory = Arc::new(Map::default());
+    let mut a = Node::start(1, &directory, config());
+    let mut b = Node::start(2, &directory, config());
+    let address = Arc::new(mailbox::Address::<Request<Num, Num>, 8>::new());
+    b.remote
+        .serve_ref("named", mailbox::Ref::from_shared(address.clone()))
+        .unwrap();
+    let named = a.remote.remote_ref::<Num, Num>(NodeId(2), "named").unwrap();
+    let ask = |n| {
+        let named = named.clone();
+        a.run(async move { named.ask(Num(n), Duration::from_secs(10)).await })
+    };
+    // Not started yet: refused as down, not lost.
+    assert!(matches!(ask(1), Err(AskError::Refused(Refusal::Down))));
+    // Two incarnations in turn behind the same address.
+    for incarnation in 0..2u64 {
+        let (tx, mut rx) = mailbox::channel::<Request<Num, Num>, 8>();
+        address.bind(tx);
+        drop(b.runtime().scheduler().spawn(async move {
+            while let Some(mut request) = rx.recv().await {
+                let n = request.message().0;
+                let _ = request.reply(Num(n * 10 + incarnation));
+            }
+        }));
+        assert_eq!(ask(4).unwrap(), Num(40 + incarnation));
+        drop(address.unbind());
+    }
+    a.stop();
+    b.stop();
+}
+
 #[cfg(feature = "serde")]
 mod serde_messages {
     use super::*;

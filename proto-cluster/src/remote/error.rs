@@ -22,17 +22,20 @@ pub enum Refusal {
     NoReply,
     /// The reply could not be encoded, or did not fit the frame limit.
     BadReply,
+    /// The endpoint's process is down (restarting, or not started yet).
+    Down,
 }
 
 impl Refusal {
     /// Every reason, in wire order.
-    pub const ALL: [Refusal; 6] = [
+    pub const ALL: [Refusal; 7] = [
         Self::UnknownName,
         Self::MailboxFull,
         Self::MailboxClosed,
         Self::Undecodable,
         Self::NoReply,
         Self::BadReply,
+        Self::Down,
     ];
 
     pub(crate) const fn to_byte(self) -> u8 {
@@ -43,6 +46,7 @@ impl Refusal {
             Self::Undecodable => 4,
             Self::NoReply => 5,
             Self::BadReply => 6,
+            Self::Down => 7,
         }
     }
 
@@ -54,6 +58,7 @@ impl Refusal {
             4 => Some(Self::Undecodable),
             5 => Some(Self::NoReply),
             6 => Some(Self::BadReply),
+            7 => Some(Self::Down),
             _ => None,
         }
     }
@@ -68,6 +73,7 @@ impl fmt::Display for Refusal {
             Self::Undecodable => "the remote endpoint could not decode the message",
             Self::NoReply => "the remote endpoint dropped the request without replying",
             Self::BadReply => "the remote endpoint's reply could not be encoded or was too large",
+            Self::Down => "the remote endpoint's process is down",
         })
     }
 }
@@ -263,5 +269,35 @@ impl core::error::Error for RemoteError {
         match self {
             Self::Accept(e) => Some(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_bytes_round_trip_and_unknown_bytes_are_none() {
+        for (i, reason) in Refusal::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(reason.to_byte()), i + 1);
+            assert_eq!(Refusal::from_byte(reason.to_byte()), Some(reason));
+            assert!(!reason.to_string().is_empty());
+        }
+        assert_eq!(Refusal::from_byte(0), None);
+        assert!((8..=u8::MAX).all(|b| Refusal::from_byte(b).is_none()));
+    }
+
+    #[test]
+    fn send_errors_hand_the_message_back_and_say_why() {
+        let e = SendError::TooLarge {
+            message: 5,
+            len: 70_000,
+            max: 61_440,
+        };
+        assert!(e.to_string().contains("70000 bytes"));
+        assert_eq!(e.into_inner(), 5);
+        let e: AskError<u8> = SendError::Full(3).into();
+        assert_eq!(e.into_question(), Some(3));
+        assert_eq!(AskError::<u8>::Timeout.into_question(), None);
     }
 }

@@ -10,7 +10,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use ravelin_kernel::mailbox::{ReplySender, Sender, TrySendError, oneshot};
+use ravelin_kernel::mailbox::{
+    Ref as MailboxRef, RefSendError, ReplySender, Sender, TrySendError, oneshot,
+};
 use ravelin_kernel::sched::Scheduler;
 use ravelin_kernel::supervisor::{ChildSpec, SupervisorRef, SupervisorSpec};
 use ravelin_linux::net::TcpListener;
@@ -177,6 +179,30 @@ impl RemoteNode {
         M: RemoteMessage,
         R: Send + 'static,
     {
+        self.add_endpoint(name, sender)
+    }
+
+    /// Serves the process behind a kernel address as the endpoint `name`, like
+    /// [`serve`](Self::serve); the address stays valid across the process's restarts
+    /// (a request that comes while it is down is refused with [`Refusal::Down`]).
+    pub fn serve_ref<M, R, const N: usize>(
+        &self,
+        name: &str,
+        target: MailboxRef<Request<M, R>, N>,
+    ) -> Result<(), NameError>
+    where
+        M: RemoteMessage,
+        R: Send + 'static,
+    {
+        self.add_endpoint(name, target)
+    }
+
+    fn add_endpoint<M, R, S>(&self, name: &str, target: S) -> Result<(), NameError>
+    where
+        M: RemoteMessage,
+        R: Send + 'static,
+        S: Target<Request<M, R>>,
+    {
         check_name(name)?;
         let mut endpoints = self
             .inner
@@ -186,7 +212,11 @@ impl RemoteNode {
         if endpoints.contains_key(name.as_bytes()) {
             return Err(NameError::Taken(name.to_owned()));
         }
-        endpoints.insert(name.as_bytes().into(), Arc::new(MailboxEndpoint { sender }));
+        let endpoint = MailboxEndpoint {
+            target,
+            _types: PhantomData,
+        };
+        endpoints.insert(name.as_bytes().into(), Arc::new(endpoint));
         Ok(())
     }
 
@@ -725,12 +755,46 @@ impl fmt::Display for ReplyError {
 
 impl core::error::Error for ReplyError {}
 
-/// A served endpoint: a kernel mailbox of [`Request`]s.
-struct MailboxEndpoint<M: 'static, R: 'static, const N: usize> {
-    sender: Sender<Request<M, R>, N>,
+/// Where a served endpoint's requests go: a mailbox's sender, or a kernel [`MailboxRef`]
+/// (an address that stays valid across the process's restarts).
+trait Target<T>: Send + Sync + 'static {
+    /// `try_send`, handing the item back with the reason on failure.
+    fn try_deliver(&self, item: T) -> Result<(), (T, Refusal)>;
 }
 
-impl<M: RemoteMessage, R: Send + 'static, const N: usize> Endpoint for MailboxEndpoint<M, R, N> {
+impl<T: Send + 'static, const N: usize> Target<T> for Sender<T, N> {
+    fn try_deliver(&self, item: T) -> Result<(), (T, Refusal)> {
+        self.try_send(item).map_err(|e| match e {
+            TrySendError::Full(back) => (back, Refusal::MailboxFull),
+            TrySendError::Closed(back) => (back, Refusal::MailboxClosed),
+        })
+    }
+}
+
+impl<T: Send + 'static, const N: usize> Target<T> for MailboxRef<T, N> {
+    fn try_deliver(&self, item: T) -> Result<(), (T, Refusal)> {
+        self.try_send(item).map_err(|e| match e {
+            RefSendError::Full(back) => (back, Refusal::MailboxFull),
+            RefSendError::Closed(back) => (back, Refusal::MailboxClosed),
+            RefSendError::Down(back) | RefSendError::Stale { message: back, .. } => {
+                (back, Refusal::Down)
+            }
+        })
+    }
+}
+
+/// A served endpoint: a kernel mailbox of [`Request`]s.
+struct MailboxEndpoint<M, R, S> {
+    target: S,
+    _types: PhantomData<fn(M, R)>,
+}
+
+impl<M, R, S> Endpoint for MailboxEndpoint<M, R, S>
+where
+    M: RemoteMessage,
+    R: Send + 'static,
+    S: Target<Request<M, R>>,
+{
     fn deliver(
         &self,
         inner: &Arc<Inner>,
@@ -754,17 +818,13 @@ impl<M: RemoteMessage, R: Send + 'static, const N: usize> Endpoint for MailboxEn
             from,
             reply,
         };
-        self.sender.try_send(request).map_err(|e| {
-            let full = e.is_full();
-            let (TrySendError::Full(mut back) | TrySendError::Closed(mut back)) = e;
-            if let Some(reply) = back.reply.as_mut() {
-                reply.armed = false; // The refusal below answers it.
-            }
-            if full {
-                Refusal::MailboxFull
-            } else {
-                Refusal::MailboxClosed
-            }
-        })
+        self.target
+            .try_deliver(request)
+            .map_err(|(mut back, reason)| {
+                if let Some(reply) = back.reply.as_mut() {
+                    reply.armed = false; // The refusal sent by the caller answers it.
+                }
+                reason
+            })
     }
 }

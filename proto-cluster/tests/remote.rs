@@ -696,6 +696,70 @@ fn a_served_address_is_reachable_across_its_process_restarts() {
     b.stop();
 }
 
+#[test]
+fn three_nodes_ask_each_other_concurrently() {
+    let directory = Arc::new(Map::default());
+    let mut nodes: Vec<Node> = (1..=3)
+        .map(|id| Node::start(id, &directory, config()))
+        .collect();
+    for node in &nodes {
+        node.serve_echo("echo");
+    }
+    // Every node asks both others 50 times at once, from one proc per ask.
+    let mut asks = Vec::new();
+    for (i, from) in nodes.iter().enumerate() {
+        for to in (1..=3u64).filter(|&to| to != i as u64 + 1) {
+            for k in 0..50u64 {
+                let echo = from
+                    .remote
+                    .remote_ref::<Num, Num>(NodeId(to), "echo")
+                    .unwrap();
+                let n = to * 1000 + k;
+                let handle = from
+                    .runtime()
+                    .scheduler()
+                    .spawn(async move { echo.ask(Num(n), Duration::from_secs(15)).await });
+                asks.push((i, n, handle));
+            }
+        }
+    }
+    for (i, n, handle) in asks {
+        let answer = nodes[i].run(async move { handle.await.unwrap() });
+        assert_eq!(answer.unwrap(), Num(n + 1));
+    }
+    for node in &nodes {
+        let stats = node.remote.stats();
+        assert_eq!(stats.replies_matched, 100);
+        assert_eq!(stats.connects, 2, "one outbound connection per peer");
+        assert_eq!((stats.lost, stats.rejected), (0, 0));
+        assert_eq!(node.remote.pending_asks(), 0);
+    }
+    for node in &mut nodes {
+        node.stop();
+    }
+}
+
+#[test]
+fn inbound_connections_past_the_limit_are_closed() {
+    let directory = Arc::new(Map::default());
+    let config = RemoteConfig {
+        max_connections: 1,
+        ..config()
+    };
+    let mut b = Node::start(2, &directory, config);
+    let mut first = connect(b.remote.local_addr());
+    assert!(within(|| b.remote.open_connections() == 1));
+    let mut second = connect(b.remote.local_addr());
+    assert!(closed_by_peer(&mut second));
+    assert_eq!(b.remote.stats().over_limit, 1);
+    // Closing the first frees its place (it never said hello: not counted as junk
+    // either, since it sent nothing).
+    first.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(closed_by_peer(&mut first));
+    assert!(within(|| b.remote.open_connections() == 0));
+    b.stop();
+}
+
 #[cfg(feature = "serde")]
 mod serde_messages {
     use super::*;

@@ -114,7 +114,7 @@ impl Node {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let runtime = Runtime::builder().workers(1).pin(false).build().unwrap();
-        let envelope = Arc::new(stream_envelope(id, generation, KEY));
+        let envelope = move || stream_envelope(id, generation, KEY);
         let dir: Arc<dyn Directory> = directory.clone();
         let (remote, spec) = RemoteNode::with_hook(
             config,
@@ -455,6 +455,7 @@ fn closed_by_peer(stream: &mut TcpStream) -> bool {
             Ok(0) => return true,
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return false,
         }
     }
@@ -725,6 +726,16 @@ fn three_nodes_ask_each_other_concurrently() {
     }
     for (i, n, handle) in asks {
         let answer = nodes[i].run(async move { handle.await.unwrap() });
+        if answer.is_err() {
+            for node in &nodes {
+                eprintln!(
+                    "DEBUG {:?} {} / {}",
+                    node.remote.stats(),
+                    node.remote.envelope().rejections().snapshot(),
+                    node.remote.answer_envelope().rejections().snapshot()
+                );
+            }
+        }
         assert_eq!(answer.unwrap(), Num(n + 1));
     }
     for node in &nodes {

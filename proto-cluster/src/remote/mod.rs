@@ -3,8 +3,8 @@
 //!
 //! # Using it
 //!
-//! [`RemoteNode::new`] takes the node's *stream* envelope (a dedicated [`Envelope`],
-//! not the UDP one, with a large MTU), a [`Directory`] (membership: where each active
+//! [`RemoteNode::new`] takes a function that builds the node's *stream* envelope (a
+//! dedicated [`Envelope`], not the UDP one, with a large MTU), a [`Directory`] (membership: where each active
 //! node listens) and a listener bound to the node's membership IP and port number; it
 //! returns the handle and the supervision tree to start. Then:
 //!
@@ -24,8 +24,13 @@
 //! node keeps one outbound connection per peer it sends to, and every frame from node
 //! A to node B (tells, asks, and A's replies and refusals to B) travels on A's
 //! outbound connection to B, sealed as it is written: frames between two nodes
-//! arrive in the order sent, each with a larger envelope counter than the one before.
-//! The only frame that travels the other way is the receiving node's hello.
+//! arrive in the order sent, each with a larger envelope counter than the one before,
+//! so B's replay window sees A's frames in order. The only frame that travels the
+//! other way is B's answering hello; it travels beside B's own frames to A (on B's
+//! connection), and the two connections are read in no fixed order, so A opens those
+//! answers with a second envelope whose replay window holds only answers: a hello
+//! may overtake any number of frames sealed before it without either being taken for
+//! a replay, and a captured answer replayed on a new connection is still refused.
 //!
 //! On the stream, a frame is a 4-byte big-endian length and one sealed
 //! [envelope](crate::envelope) whose payload starts with a kind byte of at least

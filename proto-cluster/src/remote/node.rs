@@ -25,7 +25,7 @@ use super::inbound;
 use super::message::{DecodeError, EncodeError, RemoteMessage};
 use super::peer::{self, Outgoing, Peer};
 use super::stats::{PeerSnapshot, RemoteSnapshot, RemoteStats, bump};
-use crate::envelope::{Envelope, NodeId};
+use crate::envelope::{Envelope, KeyRing, NodeId};
 
 /// What a [`RemoteNode`] calls when a peer refuses one of this node's tells: the peer,
 /// the endpoint name and the reason.
@@ -62,6 +62,11 @@ pub(crate) struct Inner {
     pub(crate) config: RemoteConfig,
     pub(crate) max_message: usize,
     pub(crate) envelope: Arc<Envelope>,
+    /// Opens only the hellos that peers answer on this node's outbound connections:
+    /// they travel beside the peer's own stream of frames to this node, so passing them
+    /// through `envelope`'s replay window would let a hello overtake (or be overtaken
+    /// by) more than a window of frames sealed around it. Never seals.
+    pub(crate) answers: Envelope,
     pub(crate) directory: Arc<dyn Directory>,
     scheduler: Scheduler,
     pub(crate) listener: Arc<TcpListener>,
@@ -98,18 +103,21 @@ impl fmt::Debug for RemoteNode {
 }
 
 impl RemoteNode {
-    /// The remote layer of the node that `envelope` seals for, listening on `listener`
-    /// (bound to the node's membership IP and port number), and the supervision tree
-    /// to start (name `"remote"`) that runs its processes.
+    /// The remote layer of the node that `envelope` builds envelopes for, listening on
+    /// `listener` (bound to the node's membership IP and port number), and the
+    /// supervision tree to start (name `"remote"`) that runs its processes.
     ///
-    /// `envelope` must be the node's stream envelope, not its UDP one (their replay
-    /// windows must not see each other's counters), built with a large MTU
-    /// (`.mtu(Envelope::MAX_MTU)`): the largest message is the smaller of
-    /// `config.max_message` and what one envelope carries besides the frame header.
-    /// `scheduler` provides the timers of [`Ref::ask`].
+    /// `envelope` is called twice and must build the same envelope each time: the
+    /// node's stream envelope, not its UDP one (their replay windows must not see each
+    /// other's counters), with a large MTU (`.mtu(Envelope::MAX_MTU)`): the largest
+    /// message is the smaller of `config.max_message` and what one envelope carries
+    /// besides the frame header. The first seals and opens frames; the second only
+    /// opens the hellos peers answer (see the module docs). Rotate keys with
+    /// [`RemoteNode::rotate`], which changes both. `scheduler` provides the timers of
+    /// [`Ref::ask`].
     pub fn new(
         config: RemoteConfig,
-        envelope: Arc<Envelope>,
+        envelope: impl Fn() -> Envelope,
         directory: Arc<dyn Directory>,
         listener: std::net::TcpListener,
         scheduler: Scheduler,
@@ -122,13 +130,14 @@ impl RemoteNode {
     /// counted per peer ([`RemoteNode::peer_stats`]).
     pub fn with_hook(
         config: RemoteConfig,
-        envelope: Arc<Envelope>,
+        envelope: impl Fn() -> Envelope,
         directory: Arc<dyn Directory>,
         listener: std::net::TcpListener,
         scheduler: Scheduler,
         on_refused: Option<Box<OnRefused>>,
     ) -> io::Result<(Self, SupervisorSpec)> {
         let local_addr = listener.local_addr()?;
+        let (answers, envelope) = (envelope(), Arc::new(envelope()));
         let listener = Arc::new(TcpListener::from_std(listener)?);
         let peers = SupervisorSpec::new("peers").intensity(100, Duration::from_secs(10));
         let conns = SupervisorSpec::new("connections").intensity(1000, Duration::from_secs(1));
@@ -138,6 +147,7 @@ impl RemoteNode {
         let inner = Arc::new(Inner {
             max_message,
             envelope,
+            answers,
             directory,
             scheduler,
             listener,
@@ -263,6 +273,18 @@ impl RemoteNode {
     /// The stream envelope (its rejection counters say why frames were refused).
     pub fn envelope(&self) -> &Arc<Envelope> {
         &self.inner.envelope
+    }
+
+    /// The envelope that opens the hellos peers answer (its rejection counters say why
+    /// an answer was refused).
+    pub fn answer_envelope(&self) -> &Envelope {
+        &self.inner.answers
+    }
+
+    /// Changes the key ring of both envelopes (see [`Envelope::rotate`]).
+    pub fn rotate(&self, f: impl Fn(&mut KeyRing)) {
+        self.inner.envelope.rotate(&f);
+        self.inner.answers.rotate(&f);
     }
 
     /// The node-wide counters.

@@ -5,7 +5,10 @@
 //! the sender gets its message back) whose one consumer, the writer, is woken through
 //! an `AtomicWaker`: a producer pushes then wakes, the writer registers then checks
 //! again, so no wake-up is lost. The writer seals each frame as it writes it, so the
-//! frames to one peer carry increasing envelope counters in the order they travel.
+//! frames to one peer carry increasing envelope counters in the order they travel, on
+//! one connection: the peer's replay window sees them in order. (The peer's answer to
+//! this node's hello travels the other way, beside the peer's own frames to this node,
+//! so it is opened by a second envelope with a replay window of its own.)
 
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
@@ -312,7 +315,7 @@ async fn connect(
     let mut reader = FrameReader::new(stream.clone(), inner.envelope.mtu());
     let packet = reader.next().await.map_err(|_| ConnectError::Hello)?;
     let opened = inner
-        .envelope
+        .answers
         .open(packet)
         .map_err(|_| ConnectError::Hello)?;
     match Frame::decode(opened.payload) {

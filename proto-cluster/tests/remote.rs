@@ -726,16 +726,6 @@ fn three_nodes_ask_each_other_concurrently() {
     }
     for (i, n, handle) in asks {
         let answer = nodes[i].run(async move { handle.await.unwrap() });
-        if answer.is_err() {
-            for node in &nodes {
-                eprintln!(
-                    "DEBUG {:?} {} / {}",
-                    node.remote.stats(),
-                    node.remote.envelope().rejections().snapshot(),
-                    node.remote.answer_envelope().rejections().snapshot()
-                );
-            }
-        }
         assert_eq!(answer.unwrap(), Num(n + 1));
     }
     for node in &nodes {

@@ -564,7 +564,8 @@ fn a_killed_connection_fails_pending_asks_and_the_next_send_reconnects() {
     let mut first = read_frame(&mut stream).unwrap();
     let opened = seven.open(&mut first).unwrap();
     assert_eq!(opened.payload, &hello(1, 1)[..]);
-    stream.write_all(&frame(&seven, &hello(7, 1))).unwrap();
+    let first_answer = frame(&seven, &hello(7, 1));
+    stream.write_all(&first_answer).unwrap();
     let mut ask = read_frame(&mut stream).unwrap();
     assert_eq!(seven.open(&mut ask).unwrap().payload[0], 0x82, "an ask");
     drop(stream); // Killed before answering.
@@ -578,7 +579,24 @@ fn a_killed_connection_fails_pending_asks_and_the_next_send_reconnects() {
     assert_eq!(a.remote.pending_asks(), 0);
     assert!(within(|| a.remote.stats().disconnects == 1));
 
-    // The next send reconnects, with a fresh hello.
+    // The next send reconnects. An answer replayed from the first connection is
+    // refused: the connect fails and the message is reported lost.
+    peer.tell(Num(3)).unwrap();
+    let mut replaying = accept();
+    read_frame(&mut replaying).unwrap();
+    replaying.write_all(&first_answer).unwrap();
+    assert!(closed_by_peer(&mut replaying));
+    assert!(within(|| a.remote.stats().connect_failures == 1));
+    assert_eq!(
+        a.remote
+            .answer_envelope()
+            .rejections()
+            .get(Rejection::Replayed),
+        1
+    );
+    assert_eq!(a.remote.peer_stats(NodeId(7)).unwrap().lost, 1);
+
+    // Then a fresh hello answered: connected again.
     peer.tell(Num(2)).unwrap();
     let mut again = accept();
     let mut hello_again = read_frame(&mut again).unwrap();

@@ -304,6 +304,19 @@ fn an_unknown_name_is_refused_back_to_the_sender() {
         [(NodeId(2), "nobody".to_owned(), Refusal::UnknownName)]
     );
     assert_eq!(b.remote.stats().refusals_sent, 2);
+    // A message that does not decode as the endpoint's type is refused as such.
+    b.serve_echo("echo");
+    let wrong = a.remote.remote_ref::<Blob, Num>(NodeId(2), "echo").unwrap();
+    let asked = a.run(async move {
+        wrong
+            .ask(Blob(vec![1, 2, 3]), Duration::from_secs(10))
+            .await
+    });
+    assert!(
+        matches!(asked, Err(AskError::Refused(Refusal::Undecodable))),
+        "{asked:?}"
+    );
+    assert_eq!(b.remote.stats().undecodable, 1);
     a.stop();
     b.stop();
 }
@@ -528,6 +541,30 @@ fn garbage_forged_and_replayed_streams_are_rejected_and_the_node_keeps_working()
     drop(honest);
     a.stop();
     b.stop();
+}
+
+#[test]
+fn answers_nobody_waits_for_are_dropped_and_counted() {
+    let directory = Arc::new(Map::default());
+    let mut a = Node::start(1, &directory, config());
+    let member = stream_envelope(5, 1, KEY);
+    let mut stream = connect(a.remote.local_addr());
+    stream.write_all(&frame(&member, &hello(5, 1))).unwrap();
+    read_frame(&mut stream).unwrap(); // A's answer.
+    let mut reply = vec![0x83];
+    reply.extend_from_slice(&12345u64.to_be_bytes());
+    reply.extend_from_slice(&[1, 2, 3]);
+    stream.write_all(&frame(&member, &reply)).unwrap();
+    let mut refusal = vec![0x84];
+    refusal.extend_from_slice(&777u64.to_be_bytes());
+    refusal.extend_from_slice(&[1, 0]); // unknown name, no name
+    stream.write_all(&frame(&member, &refusal)).unwrap();
+    assert!(within(|| a.remote.stats().replies_unmatched == 2));
+    // Not junk: the connection stays open.
+    assert_eq!(a.remote.stats().rejected, 0);
+    assert_eq!(a.remote.open_connections(), 1);
+    drop(stream);
+    a.stop();
 }
 
 #[test]

@@ -104,6 +104,21 @@
 //!
 //! An inbound connection's reader: `hello expected` (connect timeout) → `reading`
 //! (until the peer closes, a bad frame, or stop) → closed.
+//!
+//! # Limits
+//!
+//! - A peer, once sent to, is remembered (queue, counters, an idle writer) for the
+//!   node's lifetime: the table grows with the number of distinct nodes ever
+//!   contacted, not with traffic.
+//! - When a connection breaks and the sender reconnects at once, frames still
+//!   buffered on the receiver's old connection may be read after newer ones from the
+//!   new connection; more than a replay window (128 frames) behind, they are refused as
+//!   replays and the old connection is closed (counted, in the envelope's `replayed`
+//!   and [`RemoteSnapshot::rejected`]), never delivered twice.
+//! - Inbound connections have no idle timeout; [`RemoteConfig::max_connections`]
+//!   bounds how many are open.
+//! - A tell refusal reaches the sender only as counters and the hook: the message
+//!   itself is not sent back.
 
 mod config;
 mod directory;

@@ -115,6 +115,11 @@
 //!   new connection; more than a replay window (128 frames) behind, they are refused as
 //!   replays and the old connection is closed (counted, in the envelope's `replayed`
 //!   and [`RemoteSnapshot::rejected`]), never delivered twice.
+//! - Replies and refusals travel on the answering node's own connection to the asker,
+//!   so the asker must be in the answering node's directory: an answer to a node that
+//!   membership there does not (yet) list is dropped and counted
+//!   ([`RemoteSnapshot::answers_dropped`]), and the ask times out. Requests are
+//!   accepted from any key holder that says hello, member or not.
 //! - Inbound connections have no idle timeout; [`RemoteConfig::max_connections`]
 //!   bounds how many are open.
 //! - A tell refusal reaches the sender only as counters and the hook: the message

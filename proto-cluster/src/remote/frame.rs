@@ -251,4 +251,27 @@ mod tests {
         bad_reason[9] = 0xee;
         assert_eq!(Frame::decode(&bad_reason), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_any_bytes_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = Frame::decode(&bytes);
+        }
+
+        #[test]
+        fn requests_round_trip(
+            request in proptest::option::of(1u64..),
+            name in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=MAX_NAME),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let mut out = Vec::new();
+            request_head(&mut out, request, &name);
+            out.extend_from_slice(&body);
+            let expected = match request {
+                None => Frame::Tell { name: &name, body: &body },
+                Some(request) => Frame::Ask { request, name: &name, body: &body },
+            };
+            proptest::prop_assert_eq!(Frame::decode(&out), Some(expected));
+        }
+    }
 }

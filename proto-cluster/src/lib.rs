@@ -9,4 +9,5 @@ pub mod discovery;
 pub mod envelope;
 pub mod membership;
 pub mod node;
+pub mod remote;
 pub mod wake_queue;

@@ -1,9 +1,8 @@
 //! What membership tells the rest of the node: [`MemberEvent`]s to subscribers, and
 //! [`Member`] snapshots.
 //!
-//! A [`Subscription`] is a bounded queue (`crossbeam_queue::ArrayQueue`) with one
-//! consumer woken through an `AtomicWaker` (the same protocol as discovery's outbox:
-//! push then wake; register then check). The membership process never waits on a
+//! A [`Subscription`] is a bounded [`WakeQueue`](crate::wake_queue::WakeQueue) with one
+//! consumer, the subscriber. The membership process never waits on a
 //! subscriber: an event that finds the queue full is dropped and counted in
 //! [`Subscription::dropped`]. A dropped `Subscription` is forgotten at the next event.
 

@@ -60,6 +60,9 @@ fn the_local_cluster_converges_and_stops_gracefully() {
         assert_eq!(field(line, "restarts"), 0, "{line}");
         assert!(line.contains("\"multicast\":\"joined"), "{line}");
         assert!(line.contains("\"bad_tag\":0"), "{line}");
+        // Remote messages: every node's prober had answers from the others' echo.
+        assert!(field(line, "probes_ok") >= 2, "{line}");
+        assert_eq!(field(line, "lost"), 0, "{line}");
     }
 }
 

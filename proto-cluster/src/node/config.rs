@@ -17,6 +17,10 @@ pub enum NodeError {
     Advertise(SocketAddr),
     /// The generation could not be read or written in the state directory.
     Generation(PathBuf, io::Error),
+    /// The TCP listener for remote messages could not be bound (the port is taken?).
+    Listen(SocketAddr, io::Error),
+    /// The echo service could not be served.
+    Serve(crate::remote::NameError),
 }
 
 impl fmt::Display for NodeError {
@@ -33,6 +37,10 @@ impl fmt::Display for NodeError {
                     path.display()
                 )
             }
+            Self::Listen(addr, error) => {
+                write!(f, "cannot listen for remote messages on {addr}: {error}")
+            }
+            Self::Serve(error) => write!(f, "cannot serve the echo service: {error}"),
         }
     }
 }
@@ -40,7 +48,8 @@ impl fmt::Display for NodeError {
 impl core::error::Error for NodeError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
-            Self::Generation(_, error) => Some(error),
+            Self::Generation(_, error) | Self::Listen(_, error) => Some(error),
+            Self::Serve(error) => Some(error),
             Self::Advertise(_) => None,
         }
     }

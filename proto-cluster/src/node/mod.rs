@@ -1,15 +1,18 @@
-//! A whole cluster node, assembled: the envelope, discovery, SWIM membership and a
-//! chaos monkey on demand, under one supervisor; and its status, for a status screen
-//! (`ravelin-node`) or as JSON.
+//! A whole cluster node, assembled: the envelope, discovery, SWIM membership, remote
+//! messages with an echo service and a prober, and a chaos monkey on demand, under one
+//! supervisor; and its status, for a status screen (`ravelin-node`) or as JSON.
 //!
 //! ```text
 //! node-<id>            one_for_one
 //!  ├─ discovery        the node's UDP socket: beacons, seeds, membership packets
 //!  ├─ membership       foca (SWIM), fed by discovery, sending through its outbox
-//!  └─ chaos-monkey     (--chaos) kills one of the above every 1-4 s
+//!  ├─ remote           TCP on the membership port: acceptor, readers, one writer per peer
+//!  ├─ echo             serves "echo" to other nodes (its mailbox outlives restarts)
+//!  ├─ prober           asks every member's echo once a second
+//!  └─ chaos-monkey     (--chaos) kills one of discovery, membership, echo, prober every 1-4 s
 //! ```
 //!
-//! Children stop in reverse order, so membership stops while discovery still runs.
+//! Children stop in reverse order, so membership leaves while discovery still runs.
 //!
 //! ```no_run
 //! use ravelin_cluster::discovery::DiscoveryConfig;
@@ -21,28 +24,35 @@
 //!     .seed("10.0.0.2:7946".parse().unwrap())
 //!     .build()
 //!     .unwrap();
-//! let node = ClusterNode::builder(NodeId(1), keys, discovery).build().unwrap();
-//! ravelin_linux::run(node.spec()).unwrap();
+//! let runtime = ravelin_linux::Runtime::builder().build().unwrap();
+//! let node = ClusterNode::builder(NodeId(1), keys, discovery)
+//!     .build(runtime.scheduler())
+//!     .unwrap();
+//! runtime.run(node.spec()).unwrap();
 //! ```
 
 mod chaos;
 mod config;
+mod echo;
 mod keyfile;
 mod status;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use ravelin_kernel::supervisor::{SupervisorRef, SupervisorSpec};
+use ravelin_kernel::sched::Scheduler;
+use ravelin_kernel::supervisor::{ChildSpec, SupervisorRef, SupervisorSpec};
 
 pub use chaos::{KillSwitches, Killed, killable, monkey};
 pub use config::{NodeBuilder, NodeError};
+pub use echo::{ECHO, ECHO_CAPACITY, Echo, EchoError, EchoMessage, EchoStats, probe};
 pub use keyfile::{KeyFileError, generate_key_file, parse_keys, read_keys};
 pub use status::NodeStatus;
 
 use crate::discovery::{Discovery, DiscoveryConfig, Membership};
 use crate::envelope::{ClusterId, Envelope, Generation, Identity, KeyRing, Mode, NodeId};
-use crate::membership::{MemberId, MembershipConfig, MembershipLayer};
+use crate::membership::{Directory, MemberId, MembershipConfig, MembershipLayer};
+use crate::remote::{RemoteConfig, RemoteNode};
 use config::GenerationSource;
 
 /// A cluster node: its parts and its supervision tree.
@@ -51,6 +61,8 @@ pub struct ClusterNode {
     envelope: Arc<Envelope>,
     discovery: Discovery,
     membership: Arc<MembershipLayer>,
+    remote: RemoteNode,
+    echo: Echo,
     switches: Arc<KillSwitches>,
     spec: SupervisorSpec,
     supervisor: SupervisorRef,
@@ -93,6 +105,17 @@ impl ClusterNode {
         &self.membership
     }
 
+    /// The remote layer (references to named processes on other nodes, serving local
+    /// ones).
+    pub fn remote(&self) -> &RemoteNode {
+        &self.remote
+    }
+
+    /// The echo service.
+    pub fn echo(&self) -> &Echo {
+        &self.echo
+    }
+
     /// The kill switches of the node's processes (what `--chaos` throws).
     pub fn kill_switches(&self) -> &Arc<KillSwitches> {
         &self.switches
@@ -117,17 +140,44 @@ impl ClusterNode {
             rejections: self.envelope.rejections().snapshot(),
             discovery: self.discovery.status().snapshot(),
             membership: self.membership.stats().snapshot(),
+            remote: self.remote.stats(),
+            echo_depth: self.echo.depth(),
+            echo_served: self
+                .echo
+                .stats()
+                .served
+                .load(std::sync::atomic::Ordering::Relaxed),
+            probes_ok: self
+                .echo
+                .stats()
+                .probes_ok
+                .load(std::sync::atomic::Ordering::Relaxed),
+            probes_failed: self
+                .echo
+                .stats()
+                .probes_failed
+                .load(std::sync::atomic::Ordering::Relaxed),
+            last_rtt_us: self
+                .echo
+                .stats()
+                .last_rtt_us
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
 
 impl NodeBuilder {
-    /// Builds the node: reads and moves its generation forward, makes its envelope and
-    /// processes. Nothing runs until its [`spec`](ClusterNode::spec) does.
-    pub fn build(self) -> Result<ClusterNode, NodeError> {
+    /// Builds the node for `scheduler`'s runtime: reads and moves its generation
+    /// forward, binds its TCP listener (the membership address's IP and port), makes its
+    /// envelopes and processes. Nothing runs until its [`spec`](ClusterNode::spec) does.
+    pub fn build(self, scheduler: &Scheduler) -> Result<ClusterNode, NodeError> {
         let advertise = self.discovery.advertised();
         if advertise.ip().is_unspecified() || advertise.port() == 0 {
             return Err(NodeError::Advertise(advertise));
+        }
+        let bind = self.discovery.bind();
+        if bind.port() == 0 {
+            return Err(NodeError::Advertise(bind));
         }
         let generation = match &self.generation {
             GenerationSource::Fixed(generation) => *generation,
@@ -144,7 +194,7 @@ impl NodeBuilder {
             generation,
         };
         let envelope = Arc::new(
-            Envelope::builder(self.cluster, identity, self.keys)
+            Envelope::builder(self.cluster, identity, self.keys.clone())
                 .mode(self.mode)
                 .build(),
         );
@@ -155,6 +205,24 @@ impl NodeBuilder {
         let sink: Arc<dyn Membership> = membership.clone();
         let discovery = Discovery::new(self.discovery, envelope.clone(), sink);
         let switches = Arc::new(KillSwitches::default());
+        let listener =
+            std::net::TcpListener::bind(bind).map_err(|error| NodeError::Listen(bind, error))?;
+        let (cluster, mode, keys) = (self.cluster, self.mode, self.keys);
+        let directory: Arc<dyn Directory> = membership.clone();
+        let (remote, remote_tree) = RemoteNode::new(
+            RemoteConfig::default(),
+            move || {
+                Envelope::builder(cluster, identity, keys.clone())
+                    .mode(mode)
+                    .mtu(Envelope::MAX_MTU)
+                    .build()
+            },
+            directory,
+            listener,
+            scheduler.clone(),
+        )
+        .map_err(|error| NodeError::Listen(bind, error))?;
+        let echo = Echo::new(&remote).map_err(NodeError::Serve)?;
 
         let mut spec = SupervisorSpec::new(format!("node-{}", self.node));
         let d = discovery.clone();
@@ -167,6 +235,17 @@ impl NodeBuilder {
             let (m, outbox) = (m.clone(), outbox.clone());
             async move { m.run(ctx.timers(), ctx.stopping(), &outbox).await }
         }));
+        spec = spec.child(ChildSpec::supervisor(remote_tree));
+        let e = echo.clone();
+        spec = spec.child(killable("echo", &switches, move |ctx| {
+            let e = e.clone();
+            async move { e.run(&ctx).await }
+        }));
+        let (r, m, stats) = (remote.clone(), membership.clone(), echo.stats().clone());
+        spec = spec.child(killable("prober", &switches, move |ctx| {
+            let (r, m, stats) = (r.clone(), m.clone(), stats.clone());
+            async move { probe(&ctx, &r, &m, &stats).await }
+        }));
         if self.chaos {
             spec = spec.child(monkey(&switches, self.node.0 ^ generation.0));
         }
@@ -175,6 +254,8 @@ impl NodeBuilder {
             envelope,
             discovery,
             membership,
+            remote,
+            echo,
             switches,
             spec,
             supervisor,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use crate::discovery::DiscoverySnapshot;
 use crate::envelope::{Generation, NodeId, RejectionCounts};
 use crate::membership::{Member, MemberState, MembershipSnapshot};
+use crate::remote::RemoteSnapshot;
 
 /// One node's state at one moment.
 #[derive(Clone, Debug)]
@@ -30,6 +31,18 @@ pub struct NodeStatus {
     pub discovery: DiscoverySnapshot,
     /// Membership's counters.
     pub membership: MembershipSnapshot,
+    /// The remote layer's counters.
+    pub remote: RemoteSnapshot,
+    /// Requests waiting in the echo mailbox.
+    pub echo_depth: usize,
+    /// Requests the echo service answered.
+    pub echo_served: u64,
+    /// The prober's asks answered.
+    pub probes_ok: u64,
+    /// The prober's asks that failed.
+    pub probes_failed: u64,
+    /// The last answered probe's round trip, in microseconds.
+    pub last_rtt_us: u64,
 }
 
 fn state_name(state: MemberState) -> &'static str {
@@ -94,8 +107,26 @@ impl NodeStatus {
         let m = &self.membership;
         let _ = write!(
             out,
-            "\"membership\":{{\"accepted\":{},\"forged\":{},\"sent\":{},\"renewals\":{}}}}}",
+            "\"membership\":{{\"accepted\":{},\"forged\":{},\"sent\":{},\"renewals\":{}}},",
             m.accepted, m.forged, m.sent, m.renewals
+        );
+        let r = &self.remote;
+        let _ = write!(
+            out,
+            "\"remote\":{{\"delivered\":{},\"lost\":{},\"refusals_sent\":{},\"connects\":{},\
+             \"rejected\":{},\"ask_timeouts\":{}}},\"echo\":{{\"depth\":{},\"served\":{},\
+             \"probes_ok\":{},\"probes_failed\":{},\"last_rtt_us\":{}}}}}",
+            r.delivered,
+            r.lost,
+            r.refusals_sent,
+            r.connects,
+            r.rejected,
+            r.ask_timeouts,
+            self.echo_depth,
+            self.echo_served,
+            self.probes_ok,
+            self.probes_failed,
+            self.last_rtt_us
         );
         out
     }
@@ -157,6 +188,21 @@ impl fmt::Display for NodeStatus {
             f,
             "    membership: {} packets in, {} out, {} forged, {} renewals",
             m.accepted, m.sent, m.forged, m.renewals
+        )?;
+        let r = &self.remote;
+        writeln!(
+            f,
+            "    remote: {} delivered, {} lost, {} connects; echo mailbox {}/{}, {} served; \
+             probes {} ok, {} failed, last round trip {} us",
+            r.delivered,
+            r.lost,
+            r.connects,
+            self.echo_depth,
+            super::ECHO_CAPACITY,
+            self.echo_served,
+            self.probes_ok,
+            self.probes_failed,
+            self.last_rtt_us
         )?;
         write!(f, "    rejected: {}", self.rejections)
     }

@@ -4,7 +4,9 @@
 //! With no arguments it starts three nodes on loopback (seeds, and multicast where it
 //! works), each its own supervision tree, and redraws their status every second:
 //! members and their states, restarts, packets rejected by reason, discovery and
-//! membership counters, the IO backend and the topology. `--id N` runs one node of a
+//! membership counters, remote messages (each node's prober asks every member's echo
+//! service once a second: round trips, failures, the echo mailbox's depth), the IO
+//! backend and the topology. `--id N` runs one node of a
 //! real cluster instead; `--json` prints the same status as lines of JSON; `--chaos`
 //! kills random processes and drops or corrupts random packets. Ctrl-C (or the end of
 //! `--duration`) stops it gracefully: each tree shuts down in order.
@@ -71,6 +73,7 @@ fn local(common: Common) -> Result<(), Error> {
         interface: Some(Ipv4Addr::LOCALHOST),
         ..MulticastConfig::default()
     };
+    let runtime = Runtime::builder().build()?;
     let mut nodes = Vec::new();
     for (k, &addr) in seeds.iter().enumerate() {
         let mut discovery = DiscoveryConfig::builder(addr)
@@ -82,10 +85,10 @@ fn local(common: Common) -> Result<(), Error> {
         let node = ClusterNode::builder(NodeId(k as u64 + 1), keys.clone(), discovery.build()?)
             .membership(MembershipConfig::fast(Duration::from_millis(500)))
             .chaos(common.chaos)
-            .build()?;
+            .build(runtime.scheduler())?;
         nodes.push(node);
     }
-    serve(nodes, &common, "three nodes on loopback")
+    serve(runtime, nodes, &common, "three nodes on loopback")
 }
 
 /// One node of a real cluster.
@@ -123,13 +126,19 @@ fn one(args: NodeArgs, common: Common) -> Result<(), Error> {
     if let Some(state) = &args.state {
         builder = builder.state_dir(state);
     }
-    serve(vec![builder.build()?], &common, "one node")
+    let runtime = Runtime::builder().build()?;
+    let node = builder.build(runtime.scheduler())?;
+    serve(runtime, vec![node], &common, "one node")
 }
 
 /// Runs the nodes' trees under one root until Ctrl-C (or `--duration`), drawing the
 /// status meanwhile.
-fn serve(nodes: Vec<ClusterNode>, common: &Common, what: &str) -> Result<(), Error> {
-    let runtime = Runtime::builder().build()?;
+fn serve(
+    runtime: Runtime,
+    nodes: Vec<ClusterNode>,
+    common: &Common,
+    what: &str,
+) -> Result<(), Error> {
     let mut root = SupervisorSpec::new("ravelin-node");
     for node in &nodes {
         root = root.child(ChildSpec::supervisor(node.spec()));

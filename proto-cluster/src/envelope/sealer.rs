@@ -250,9 +250,19 @@ impl Envelope {
 
     /// The next counter, never reusing one (stops at `u64::MAX`).
     fn next_counter(&self) -> Result<u64, SealError> {
-        self.counter
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_add(1))
-            .map_err(|_| SealError::CounterExhausted)
+        let mut current = self.counter.load(Ordering::Relaxed);
+        loop {
+            let next = current.checked_add(1).ok_or(SealError::CounterExhausted)?;
+            match self.counter.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(current),
+                Err(actual) => current = actual,
+            }
+        }
     }
 
     /// `open` without the counting.

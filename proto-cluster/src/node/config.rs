@@ -77,6 +77,7 @@ pub struct NodeBuilder {
     pub(crate) membership: MembershipConfig,
     pub(crate) generation: GenerationSource,
     pub(crate) chaos: bool,
+    pub(crate) remote: crate::remote::RemoteConfig,
 }
 
 impl NodeBuilder {
@@ -109,6 +110,12 @@ impl NodeBuilder {
     /// A fixed generation (tests that restart a node on purpose).
     pub fn generation(mut self, generation: Generation) -> Self {
         self.generation = GenerationSource::Fixed(generation);
+        self
+    }
+
+    /// Limits and timeouts of remote messages (default [`RemoteConfig::default`](crate::remote::RemoteConfig::default)).
+    pub fn remote(mut self, remote: crate::remote::RemoteConfig) -> Self {
+        self.remote = remote;
         self
     }
 

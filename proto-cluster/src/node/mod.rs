@@ -81,6 +81,7 @@ impl ClusterNode {
             membership: MembershipConfig::lan(NonZeroU32::new(8).unwrap_or(NonZeroU32::MIN)),
             generation: GenerationSource::Clock,
             chaos: false,
+            remote: RemoteConfig::default(),
         }
     }
 
@@ -210,7 +211,7 @@ impl NodeBuilder {
         let (cluster, mode, keys) = (self.cluster, self.mode, self.keys);
         let directory: Arc<dyn Directory> = membership.clone();
         let (remote, remote_tree) = RemoteNode::new(
-            RemoteConfig::default(),
+            self.remote,
             move || {
                 Envelope::builder(cluster, identity, keys.clone())
                     .mode(mode)

@@ -36,10 +36,12 @@ fn last_statuses(stdout: &str) -> Vec<&str> {
     lines[lines.len() - 3..].to_vec()
 }
 
+/// The last value named `name` in `line` (a node's own counters come after its
+/// children's, which may use the same names).
 fn field(line: &str, name: &str) -> u64 {
     let key = format!("\"{name}\":");
     let at = line
-        .find(&key)
+        .rfind(&key)
         .unwrap_or_else(|| panic!("{name} in {line}"))
         + key.len();
     line[at..]

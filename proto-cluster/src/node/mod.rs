@@ -36,6 +36,7 @@ mod config;
 mod echo;
 mod keyfile;
 mod status;
+mod tree;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use config::{NodeBuilder, NodeError};
 pub use echo::{ECHO, ECHO_CAPACITY, Echo, EchoError, EchoMessage, EchoStats, probe};
 pub use keyfile::{KeyFileError, generate_key_file, parse_keys, read_keys};
 pub use status::NodeStatus;
+pub use tree::{ChildView, TreeView};
 
 use crate::discovery::{Discovery, DiscoveryConfig, Membership};
 use crate::envelope::{ClusterId, Envelope, Generation, Identity, KeyRing, Mode, NodeId};
@@ -64,6 +66,7 @@ pub struct ClusterNode {
     remote: RemoteNode,
     echo: Echo,
     switches: Arc<KillSwitches>,
+    tree: Arc<TreeView>,
     spec: SupervisorSpec,
     supervisor: SupervisorRef,
 }
@@ -130,6 +133,7 @@ impl ClusterNode {
             node: me.node,
             generation: me.generation,
             addr: me.addr,
+            tree: self.tree.children(),
             members: {
                 let mut members = self.membership.members();
                 members.sort_by_key(|m| m.id.node);
@@ -225,7 +229,10 @@ impl NodeBuilder {
         .map_err(|error| NodeError::Listen(bind, error))?;
         let echo = Echo::new(&remote).map_err(NodeError::Serve)?;
 
-        let mut spec = SupervisorSpec::new(format!("node-{}", self.node));
+        let tree = Arc::new(TreeView::default());
+        let view = tree.clone();
+        let mut spec = SupervisorSpec::new(format!("node-{}", self.node))
+            .on_event(move |event| view.record(event));
         let d = discovery.clone();
         spec = spec.child(killable("discovery", &switches, move |ctx| {
             let d = d.clone();
@@ -258,6 +265,7 @@ impl NodeBuilder {
             remote,
             echo,
             switches,
+            tree,
             spec,
             supervisor,
         })

@@ -8,6 +8,8 @@ use crate::envelope::{Generation, NodeId, RejectionCounts};
 use crate::membership::{Member, MemberState, MembershipSnapshot};
 use crate::remote::RemoteSnapshot;
 
+use super::ChildView;
+
 /// One node's state at one moment.
 #[derive(Clone, Debug)]
 pub struct NodeStatus {
@@ -17,6 +19,8 @@ pub struct NodeStatus {
     pub generation: Generation,
     /// Its membership address.
     pub addr: SocketAddr,
+    /// The children of its supervisor.
+    pub tree: Vec<ChildView>,
     /// The members it knows and their states.
     pub members: Vec<Member>,
     /// Restarts its supervisor made.
@@ -76,6 +80,17 @@ impl NodeStatus {
                 member.id.addr,
                 member.id.generation.0,
                 state_name(member.state)
+            );
+        }
+        out.push_str("],\"tree\":[");
+        for (k, child) in self.tree.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{}{{\"name\":\"{}\",\"restarts\":{},\"running\":{}}}",
+                if k == 0 { "" } else { "," },
+                escape(&child.name),
+                child.restarts,
+                child.running
             );
         }
         let _ = write!(
@@ -160,6 +175,15 @@ impl fmt::Display for NodeStatus {
             self.restarts,
             self.kills
         )?;
+        write!(f, "    tree:")?;
+        for child in &self.tree {
+            let mark = if child.running { "" } else { " (down)" };
+            match child.restarts {
+                0 => write!(f, " {}{mark}", child.name)?,
+                n => write!(f, " {} x{n}{mark}", child.name)?,
+            }
+        }
+        writeln!(f)?;
         for member in &self.members {
             writeln!(
                 f,

@@ -22,7 +22,7 @@ fi
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-targets=(envelope_open envelope_sealed replay_window beacon_decode)
+targets=(envelope_open envelope_sealed replay_window beacon_decode membership_decode)
 failed=0
 for target in "${targets[@]}"; do
     mkdir -p "$scratch/$target"

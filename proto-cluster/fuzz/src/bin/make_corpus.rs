@@ -8,7 +8,12 @@ use std::fs;
 use std::path::Path;
 
 use ravelin_cluster::discovery::beacon::{Beacon, BeaconKind, MAX_BEACON_LEN};
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use ravelin_cluster::envelope::{Generation, Mode, NodeId};
+use ravelin_cluster::membership::{Core, MemberId, MembershipConfig};
+use ravelin_hal::Instant;
 use ravelin_cluster_fuzz::{CLUSTER, Fields, mac_packet, sender};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -98,5 +103,24 @@ fn main() {
         let mut out = [0; MAX_BEACON_LEN];
         let len = beacon.encode(&mut out);
         write(&beacons, name, &out[..len]);
+    }
+
+    // membership_decode: the packets a membership core sends when it first meets two
+    // peers (announces), without their kind byte.
+    let swim = corpus.join("membership_decode");
+    let config = MembershipConfig::fast(Duration::from_millis(300));
+    let id = |node: u64| {
+        MemberId::new(
+            NodeId(node),
+            SocketAddr::from(([10, 77, 0, node as u8], 7946)),
+            Generation(1),
+        )
+    };
+    let now = Instant::from_nanos(1);
+    let mut core = Core::new(id(1), &config, now);
+    core.discovered(now, id(2));
+    core.discovered(now, id(3));
+    for (k, packet) in core.drain_packets().enumerate() {
+        write(&swim, &format!("announce-{k}"), &packet.payload[1..]);
     }
 }

@@ -29,13 +29,14 @@
 //! use ravelin_kernel::sched::Executor;
 //!
 //! static PLATFORM: CortexM = CortexM::new(12_000_000); // the core clock SysTick counts
-//! static EXECUTOR: Executor = Executor::new(&PLATFORM);
+//! static EXECUTOR: Executor = Executor::uninit(); // all zeros: in `.bss`, no flash
 //! static POOL: ProcPool<4, 256> = ProcPool::new();
 //!
 //! #[cortex_m_rt::entry]
 //! fn main() -> ! {
 //!     let peripherals = cortex_m::Peripherals::take().unwrap();
 //!     PLATFORM.start(peripherals.SYST);
+//!     EXECUTOR.init(&PLATFORM).unwrap(); // in place, once: a second `init` is an `Err`
 //!     if EXECUTOR.spawn_in(&POOL, blink()).is_err() { /* the pool is too small */ }
 //!     EXECUTOR.run() // runs ready procs; parks in `wfi` until an interrupt or a timer
 //! }
@@ -55,11 +56,14 @@
 //! ## Sizing pools and mailboxes
 //!
 //! - **The executor.** An [`Executor`](crate::sched::Executor) is about 2.9 KB on 32-bit
-//!   targets, nearly all of it its timer wheel (six levels of 64 slots). Its `static`
-//!   takes that much flash as well as RAM: its initial value holds the platform's
-//!   address, so the linker puts it in `.data`, whose initial values are copied from
-//!   flash at reset (an empty wheel is all zeros, but only an all-zero `static` goes to
-//!   `.bss`).
+//!   targets, nearly all of it its timer wheel (six levels of 64 slots). Made by
+//!   [`Executor::new`](crate::sched::Executor::new), its `static` takes that much flash
+//!   as well as RAM: its initial value holds the platform's address, so the linker puts
+//!   it in `.data`, whose initial values are copied from flash at reset. Made by
+//!   [`Executor::uninit`](crate::sched::Executor::uninit) it is all zeros, so it goes to
+//!   `.bss` (RAM only, zeroed at reset), and
+//!   [`Executor::init`](crate::sched::Executor::init) writes the platform in at run time,
+//!   in place (building the executor on the stack instead would copy it).
 //! - **Lightprocs.** A [`ProcPool<N, SIZE>`](crate::lightproc::ProcPool) has `N` slots of
 //!   `SIZE` bytes (aligned to 16). A proc needs its header, its scheduler handle (one
 //!   pointer for the [`Executor`](crate::sched::Executor)), its slot tag (one pointer)

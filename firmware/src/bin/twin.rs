@@ -11,7 +11,9 @@ use ravelin_hal::Duration;
 use ravelin_kernel::lightproc::ProcPool;
 use ravelin_kernel::sched::Executor;
 
-static EXECUTOR: Executor = Executor::new(&PLATFORM);
+// All zeros, so in `.bss`: `init` gives it the platform (as Embassy's twin makes its
+// executor with `singleton!`).
+static EXECUTOR: Executor = Executor::uninit();
 static POOL: ProcPool<4, 128> = ProcPool::new();
 static ORDER: AtomicU32 = AtomicU32::new(0);
 
@@ -26,6 +28,9 @@ async fn sleeper(id: u32, millis: u64) {
 #[entry]
 fn main() -> ! {
     start("twin");
+    if EXECUTOR.init(&PLATFORM).is_err() {
+        ravelin_firmware::fail_hard(format_args!("main ran twice"));
+    }
     let handles =
         [(1, 30), (2, 10), (3, 20)].map(|(id, ms)| EXECUTOR.spawn_in(&POOL, sleeper(id, ms)));
     for handle in handles {

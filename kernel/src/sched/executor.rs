@@ -191,6 +191,21 @@ impl Executor {
         self.spawner().spawn_in(pool, future)
     }
 
+    /// Spawns into a slot of `pool` the future `make` returns, built in the slot; a full
+    /// pool hands `make` back, not called. See [`Spawner::spawn_in_with`].
+    pub fn spawn_in_with<M, F, const N: usize, const SIZE: usize>(
+        &'static self,
+        pool: &'static ProcPool<N, SIZE>,
+        make: M,
+    ) -> Result<ProcHandle<F::Output>, SpawnError<M>>
+    where
+        M: FnOnce() -> F,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawner().spawn_in_with(pool, make)
+    }
+
     /// The executor's timers (their clock is the platform's).
     pub fn timers(&self) -> &Timers {
         &self.timers
@@ -321,6 +336,52 @@ impl Spawner {
         runnable.schedule();
         Ok(handle)
     }
+
+    /// Spawns into a slot of `pool` the future `make` returns, calling it only once the
+    /// slot is claimed; a full pool (or a proc larger than a slot) hands `make` back in
+    /// the error, not called.
+    ///
+    /// The future is built in its slot instead of being moved there, and a refused spawn
+    /// moves only `make` (usually a few captured arguments): on a microcontroller this
+    /// spares copying large futures, and the `memcpy` that does it.
+    ///
+    /// ```
+    /// use ravelin_hal::TestPlatform;
+    /// use ravelin_kernel::lightproc::{ProcPool, SpawnError};
+    /// use ravelin_kernel::sched::Executor;
+    ///
+    /// static PLATFORM: TestPlatform = TestPlatform::new(1);
+    /// static EXECUTOR: Executor = Executor::new(&PLATFORM);
+    /// static POOL: ProcPool<1, 128> = ProcPool::new();
+    ///
+    /// async fn double(n: u32) -> u32 {
+    ///     n * 2
+    /// }
+    ///
+    /// let spawner = EXECUTOR.spawner();
+    /// let mut handle = spawner.spawn_in_with(&POOL, || double(21)).unwrap();
+    /// let Err(SpawnError::Full(make)) = spawner.spawn_in_with(&POOL, || double(4)) else {
+    ///     panic!("one slot");
+    /// };
+    /// assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 42);
+    /// drop(handle);
+    /// let mut handle = spawner.spawn_in_with(&POOL, make).unwrap(); // handed back
+    /// assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 8);
+    /// ```
+    pub fn spawn_in_with<M, F, const N: usize, const SIZE: usize>(
+        self,
+        pool: &'static ProcPool<N, SIZE>,
+        make: M,
+    ) -> Result<ProcHandle<F::Output>, SpawnError<M>>
+    where
+        M: FnOnce() -> F,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = Builder::new().spawn_in_with(pool, make, self)?;
+        runnable.schedule();
+        Ok(handle)
+    }
 }
 
 impl Schedule for Spawner {
@@ -335,11 +396,12 @@ impl Schedule for Spawner {
     }
 }
 
-/// The panic of an executor run before [`Executor::init`]: out of line, once.
+/// The panic of an executor, or of its timers, used before [`Executor::init`]: out of
+/// line, one for both.
 #[cold]
 #[inline(never)]
-fn not_initialised() -> ! {
-    panic!("executor run before `Executor::init` gave it a platform")
+pub(crate) fn not_initialised() -> ! {
+    panic!("executor used before `Executor::init` gave it a platform")
 }
 
 /// The error of [`Executor::init`] on an executor that already has a platform.
@@ -541,7 +603,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "before their executor's `init`")]
+    #[should_panic(expected = "before `Executor::init`")]
     fn sleeping_before_init_panics() {
         static EXECUTOR: Executor = Executor::uninit();
         drop(EXECUTOR.sleep(Duration::from_millis(1)));

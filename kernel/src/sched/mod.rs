@@ -44,6 +44,7 @@ mod worker;
 mod worker_stats;
 mod yield_now;
 
+pub(crate) use executor::not_initialised;
 pub use executor::{AlreadyInit, Executor, Spawner};
 #[cfg(feature = "alloc")]
 pub use scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Scheduler, SchedulerError};

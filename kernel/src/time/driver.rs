@@ -128,7 +128,7 @@ impl Timers {
         match &self.clock {
             ClockRef::Static(clock) => match clock.get() {
                 Some(clock) => clock,
-                None => no_clock(),
+                None => crate::sched::not_initialised(),
             },
             #[cfg(feature = "alloc")]
             ClockRef::Shared(clock) => &**clock,
@@ -243,13 +243,6 @@ impl Timers {
     pub(super) fn wheel(&self) -> MutexGuard<'_, Wheel> {
         self.wheel.lock()
     }
-}
-
-/// The panic of timers read before their executor's `init`: out of line, once.
-#[cold]
-#[inline(never)]
-fn no_clock() -> ! {
-    panic!("timers read before their executor's `init` gave them a clock")
 }
 
 impl fmt::Debug for Timers {

@@ -65,6 +65,7 @@
 
 use core::fmt;
 use core::marker::PhantomPinned;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use core::task::Waker;
 
@@ -887,15 +888,21 @@ impl fmt::Debug for Wheel {
 pub(crate) const BATCH: usize = 32;
 
 /// Wakers collected under the lock, to wake once it is released (W3). Lives on the stack.
+///
+/// Its slots start uninitialised, so making a batch writes nothing but two counters (an
+/// array of `None`s would be written out, 256 bytes on 32-bit targets, and copied).
 pub(crate) struct WakeBatch {
-    wakers: [Option<Waker>; BATCH],
+    /// `wakers[woken..len]` hold wakers not yet woken; the other slots hold none.
+    wakers: [MaybeUninit<Waker>; BATCH],
+    woken: usize,
     len: usize,
 }
 
 impl WakeBatch {
     pub(crate) const fn new() -> Self {
         Self {
-            wakers: [const { None }; BATCH],
+            wakers: [const { MaybeUninit::uninit() }; BATCH],
+            woken: 0,
             len: 0,
         }
     }
@@ -905,18 +912,35 @@ impl WakeBatch {
     }
 
     fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
+        self.wakers[self.len].write(waker);
         self.len += 1;
     }
 
     /// Wakes every collected waker, in the order they fired, and empties the batch.
     pub(crate) fn wake_all(&mut self) {
-        for slot in &mut self.wakers[..self.len] {
-            if let Some(waker) = slot.take() {
-                waker.wake();
-            }
+        while self.woken < self.len {
+            let slot = &self.wakers[self.woken];
+            // Counted as woken first: if `wake` panics, `Drop` does not see it again.
+            self.woken += 1;
+            // SAFETY: slots from `woken` (before the increment) to `len` hold wakers, and
+            // this one is now outside that range, so it is read out once.
+            unsafe { slot.assume_init_read() }.wake();
         }
+        self.woken = 0;
         self.len = 0;
+    }
+}
+
+impl Drop for WakeBatch {
+    /// Drops the wakers not woken (a `wake` panicked, or the batch was never woken).
+    fn drop(&mut self) {
+        while self.woken < self.len {
+            let slot = &mut self.wakers[self.woken];
+            self.woken += 1;
+            // SAFETY: slots from `woken` (before the increment) to `len` hold wakers, and
+            // this one is now outside that range, so it is dropped once.
+            unsafe { slot.assume_init_drop() };
+        }
     }
 }
 

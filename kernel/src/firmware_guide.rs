@@ -70,9 +70,13 @@
 //!   and the larger of its future and its output. The size of a future is the compiler's
 //!   business: spawn it, and a slot too small answers
 //!   [`SpawnError::TooLarge`](crate::lightproc::SpawnError) with `needed` bytes; size
-//!   `SIZE` from that. Size `N` for the most procs alive at once: a proc's slot is free
-//!   again once it has ended and its [`ProcHandle`](crate::lightproc::ProcHandle) is
-//!   dropped (or it was detached).
+//!   `SIZE` from that. [`Executor::spawn_in_with`](crate::sched::Executor::spawn_in_with)
+//!   takes a closure that makes the future and calls it once a slot is claimed, so the
+//!   future is built in the slot, not moved there (a full pool hands the closure back):
+//!   with large futures that spares the copies, and the `memcpy` code that makes them.
+//!   Size `N` for the most procs alive at once: a proc's slot is free again once it has
+//!   ended and its [`ProcHandle`](crate::lightproc::ProcHandle) is dropped (or it was
+//!   detached).
 //! - **Mailboxes.** A [`Mailbox<M, N>`](crate::mailbox::Mailbox) holds `N` messages of
 //!   type `M` inline plus a small header; a sender waiting in `send` for room costs no
 //!   slot (it waits in its own future). Size `N` for the burst a receiver must absorb
@@ -113,9 +117,9 @@
 //! - `Waker::wake` / `wake_by_ref` of a lightproc on the
 //!   [`Executor`](crate::sched::Executor): a lock-free push on its run queue and an
 //!   unpark;
-//! - [`Spawner::spawn_in`](crate::sched::Spawner::spawn_in) and
-//!   [`Executor::spawn_in`](crate::sched::Executor::spawn_in): a slot claimed with one
-//!   atomic operation, and the same push;
+//! - [`Spawner::spawn_in`](crate::sched::Spawner::spawn_in),
+//!   [`Executor::spawn_in`](crate::sched::Executor::spawn_in) and their `spawn_in_with`:
+//!   a slot claimed with one atomic operation, and the same push;
 //! - [`IrqSender::try_send`](crate::irq_mailbox::IrqSender::try_send);
 //! - [`ChildContext::check_in`](crate::static_supervisor::ChildContext::check_in);
 //! - of the platform: `CortexM::unpark`, `CortexM::now` (a short critical section) and

@@ -494,6 +494,37 @@ mod tests {
     }
 
     #[test]
+    fn spawn_in_with_builds_only_in_a_slot_and_hands_the_maker_back() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        static SMALL: ProcPool<1, 32> = ProcPool::new();
+        static POOL: ProcPool<1, 256> = ProcPool::new();
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let make = |n: u32| {
+            move || {
+                MADE.fetch_add(1, Ordering::Relaxed);
+                async move { [n; 16] }
+            }
+        };
+        let Err(SpawnError::TooLarge { future, needed, .. }) =
+            EXECUTOR.spawn_in_with(&SMALL, make(1))
+        else {
+            panic!("a proc of a 64-byte future does not fit 32 bytes");
+        };
+        assert!(needed > 64);
+        let mut handle = EXECUTOR.spawn_in_with(&POOL, future).unwrap();
+        let Err(SpawnError::Full(_)) = EXECUTOR.spawn_in_with(&POOL, make(2)) else {
+            panic!("one slot");
+        };
+        assert_eq!(
+            MADE.load(Ordering::Relaxed),
+            1,
+            "only the spawned one was made"
+        );
+        assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), [1; 16]);
+    }
+
+    #[test]
     fn timers_fire_in_deadline_order_at_the_right_virtual_time() {
         static PLATFORM: TestPlatform = TestPlatform::new(1);
         static EXECUTOR: Executor = Executor::new(&PLATFORM);

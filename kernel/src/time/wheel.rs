@@ -979,6 +979,64 @@ mod tests {
         }
     }
 
+    /// Panics when woken (after logging its id), to test a batch unwinding mid-way.
+    struct Panicky(usize, Arc<Mutex<Vec<usize>>>);
+
+    impl Wake for Panicky {
+        fn wake(self: Arc<Self>) {
+            self.1.lock().unwrap().push(self.0);
+            panic!("a waker that panics");
+        }
+    }
+
+    #[test]
+    fn a_batch_wakes_in_order_once_and_drops_what_it_did_not_wake() {
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let log = |id| {
+            Arc::new(Log {
+                id,
+                fired: fired.clone(),
+            })
+        };
+        let kept = log(9);
+        let mut batch = WakeBatch::new();
+        for id in 0..BATCH {
+            batch.push(Waker::from(log(id)));
+        }
+        assert!(batch.is_full());
+        batch.wake_all();
+        assert_eq!(*fired.lock().unwrap(), (0..BATCH).collect::<Vec<_>>());
+        assert!(!batch.is_full());
+        // Never woken: dropped with the batch.
+        batch.push(Waker::from(kept.clone()));
+        assert_eq!(Arc::strong_count(&kept), 2);
+        drop(batch);
+        assert_eq!(Arc::strong_count(&kept), 1);
+        assert_eq!(fired.lock().unwrap().len(), BATCH);
+    }
+
+    #[test]
+    fn a_waker_panicking_in_a_batch_leaves_the_rest_dropped_not_woken() {
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let after = Arc::new(Log {
+            id: 2,
+            fired: fired.clone(),
+        });
+        let mut batch = WakeBatch::new();
+        batch.push(Waker::from(Arc::new(Log {
+            id: 0,
+            fired: fired.clone(),
+        })));
+        batch.push(Waker::from(Arc::new(Panicky(1, fired.clone()))));
+        batch.push(Waker::from(after.clone()));
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            batch.wake_all();
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(*fired.lock().unwrap(), [0, 1]);
+        assert_eq!(Arc::strong_count(&after), 1, "dropped while unwinding");
+    }
+
     /// A small deterministic generator (an LCG; no `rand` dependency).
     struct Lcg(u64);
 

@@ -29,13 +29,14 @@
 //! use ravelin_kernel::sched::Executor;
 //!
 //! static PLATFORM: CortexM = CortexM::new(12_000_000); // the core clock SysTick counts
-//! static EXECUTOR: Executor = Executor::new(&PLATFORM);
+//! static EXECUTOR: Executor = Executor::uninit(); // all zeros: in `.bss`, no flash
 //! static POOL: ProcPool<4, 256> = ProcPool::new();
 //!
 //! #[cortex_m_rt::entry]
 //! fn main() -> ! {
 //!     let peripherals = cortex_m::Peripherals::take().unwrap();
 //!     PLATFORM.start(peripherals.SYST);
+//!     EXECUTOR.init(&PLATFORM).unwrap(); // in place, once: a second `init` is an `Err`
 //!     if EXECUTOR.spawn_in(&POOL, blink()).is_err() { /* the pool is too small */ }
 //!     EXECUTOR.run() // runs ready procs; parks in `wfi` until an interrupt or a timer
 //! }
@@ -55,20 +56,27 @@
 //! ## Sizing pools and mailboxes
 //!
 //! - **The executor.** An [`Executor`](crate::sched::Executor) is about 2.9 KB on 32-bit
-//!   targets, nearly all of it its timer wheel (six levels of 64 slots). Its `static`
-//!   takes that much flash as well as RAM: its initial value holds the platform's
-//!   address, so the linker puts it in `.data`, whose initial values are copied from
-//!   flash at reset (an empty wheel is all zeros, but only an all-zero `static` goes to
-//!   `.bss`).
+//!   targets, nearly all of it its timer wheel (six levels of 64 slots). Made by
+//!   [`Executor::new`](crate::sched::Executor::new), its `static` takes that much flash
+//!   as well as RAM: its initial value holds the platform's address, so the linker puts
+//!   it in `.data`, whose initial values are copied from flash at reset. Made by
+//!   [`Executor::uninit`](crate::sched::Executor::uninit) it is all zeros, so it goes to
+//!   `.bss` (RAM only, zeroed at reset), and
+//!   [`Executor::init`](crate::sched::Executor::init) writes the platform in at run time,
+//!   in place (building the executor on the stack instead would copy it).
 //! - **Lightprocs.** A [`ProcPool<N, SIZE>`](crate::lightproc::ProcPool) has `N` slots of
 //!   `SIZE` bytes (aligned to 16). A proc needs its header, its scheduler handle (one
 //!   pointer for the [`Executor`](crate::sched::Executor)), its slot tag (one pointer)
 //!   and the larger of its future and its output. The size of a future is the compiler's
 //!   business: spawn it, and a slot too small answers
 //!   [`SpawnError::TooLarge`](crate::lightproc::SpawnError) with `needed` bytes; size
-//!   `SIZE` from that. Size `N` for the most procs alive at once: a proc's slot is free
-//!   again once it has ended and its [`ProcHandle`](crate::lightproc::ProcHandle) is
-//!   dropped (or it was detached).
+//!   `SIZE` from that. [`Executor::spawn_in_with`](crate::sched::Executor::spawn_in_with)
+//!   takes a closure that makes the future and calls it once a slot is claimed, so the
+//!   future is built in the slot, not moved there (a full pool hands the closure back):
+//!   with large futures that spares the copies, and the `memcpy` code that makes them.
+//!   Size `N` for the most procs alive at once: a proc's slot is free again once it has
+//!   ended and its [`ProcHandle`](crate::lightproc::ProcHandle) is dropped (or it was
+//!   detached).
 //! - **Mailboxes.** A [`Mailbox<M, N>`](crate::mailbox::Mailbox) holds `N` messages of
 //!   type `M` inline plus a small header; a sender waiting in `send` for room costs no
 //!   slot (it waits in its own future). Size `N` for the burst a receiver must absorb
@@ -109,9 +117,9 @@
 //! - `Waker::wake` / `wake_by_ref` of a lightproc on the
 //!   [`Executor`](crate::sched::Executor): a lock-free push on its run queue and an
 //!   unpark;
-//! - [`Spawner::spawn_in`](crate::sched::Spawner::spawn_in) and
-//!   [`Executor::spawn_in`](crate::sched::Executor::spawn_in): a slot claimed with one
-//!   atomic operation, and the same push;
+//! - [`Spawner::spawn_in`](crate::sched::Spawner::spawn_in),
+//!   [`Executor::spawn_in`](crate::sched::Executor::spawn_in) and their `spawn_in_with`:
+//!   a slot claimed with one atomic operation, and the same push;
 //! - [`IrqSender::try_send`](crate::irq_mailbox::IrqSender::try_send);
 //! - [`ChildContext::check_in`](crate::static_supervisor::ChildContext::check_in);
 //! - of the platform: `CortexM::unpark`, `CortexM::now` (a short critical section) and

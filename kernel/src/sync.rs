@@ -164,3 +164,97 @@ impl<T> Mutex<T> {
         }
     }
 }
+
+/// A `&'static T` that may be set once after construction: what lets a `static` that
+/// refers to the platform start out all zeros, so that it lives in `.bss` rather than in
+/// `.data` (whose initial values take flash as well as RAM).
+///
+/// [`set`](Self::set) claims the cell with a compare-and-swap, writes the reference and
+/// publishes it with a Release store; [`get`](Self::get) reads it only after an Acquire
+/// load saw it published. So a reader never sees a half-written (fat) reference, and two
+/// racing `set`s cannot both succeed.
+pub(crate) struct OnceRef<T: ?Sized + 'static> {
+    /// [`UNSET`], [`SETTING`] or [`SET`]; the value is written only by the `set` that
+    /// moved it from `UNSET` to `SETTING`, and read only once it is `SET`.
+    state: AtomicUsize,
+    value: UnsafeCell<Option<&'static T>>,
+}
+
+/// No reference yet (all zeros).
+const UNSET: usize = 0;
+/// A `set` is writing the reference.
+const SETTING: usize = 1;
+/// The reference is written and never changes again.
+const SET: usize = 2;
+
+// SAFETY: the cell only ever holds a `&'static T`, which may be shared between threads
+// when `T: Sync`; writing it is exclusive (the one `set` that claimed `UNSET`) and
+// happens before every read (Release store of `SET`, Acquire load before reading).
+unsafe impl<T: ?Sized + Sync> Sync for OnceRef<T> {}
+// SAFETY: as for `Sync`: what moves with the cell is a `&'static T`.
+unsafe impl<T: ?Sized + Sync> Send for OnceRef<T> {}
+
+impl<T: ?Sized + 'static> OnceRef<T> {
+    /// No reference yet: all zeros.
+    #[cfg(not(loom))]
+    pub(crate) const fn unset() -> Self {
+        Self {
+            state: AtomicUsize::new(UNSET),
+            value: UnsafeCell::new(None),
+        }
+    }
+
+    /// No reference yet (loom's atomics are not `const`).
+    #[cfg(loom)]
+    pub(crate) fn unset() -> Self {
+        Self {
+            state: AtomicUsize::new(UNSET),
+            value: UnsafeCell::new(None),
+        }
+    }
+
+    /// Set to `value` from the start.
+    #[cfg(not(loom))]
+    pub(crate) const fn new(value: &'static T) -> Self {
+        Self {
+            state: AtomicUsize::new(SET),
+            value: UnsafeCell::new(Some(value)),
+        }
+    }
+
+    /// Set to `value` from the start (loom's atomics are not `const`).
+    #[cfg(loom)]
+    pub(crate) fn new(value: &'static T) -> Self {
+        Self {
+            state: AtomicUsize::new(SET),
+            value: UnsafeCell::new(Some(value)),
+        }
+    }
+
+    /// Sets the reference to `value`; `Err(value)` if it was set (or is being set).
+    pub(crate) fn set(&self, value: &'static T) -> Result<(), &'static T> {
+        if self
+            .state
+            .compare_exchange(UNSET, SETTING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Err(value);
+        }
+        // SAFETY: this call moved the state from `UNSET` to `SETTING`, which happens once:
+        // no other `set` writes the cell, and `get` reads it only once the state is `SET`.
+        self.value.with_mut(|cell| unsafe { *cell = Some(value) });
+        self.state.store(SET, Ordering::Release);
+        Ok(())
+    }
+
+    /// The reference, if it is set.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&'static T> {
+        if self.state.load(Ordering::Acquire) != SET {
+            return None;
+        }
+        // SAFETY: the state is `SET`: the one write to the cell happened before the
+        // Release store this Acquire load saw, and nothing writes it again.
+        self.value.with(|cell| unsafe { *cell })
+    }
+}

@@ -132,6 +132,25 @@ fn executor_a_wake_from_another_thread_racing_the_park_is_never_lost() {
 }
 
 #[test]
+fn executor_init_racing_a_spawn_and_another_init() {
+    model(|| {
+        let platform: &'static LoomPlatform = Box::leak(Box::new(LoomPlatform::new(1)));
+        // Made without a platform: `init` writes it in place, once.
+        let executor: &'static Executor = Box::leak(Box::new(Executor::uninit()));
+        let spawner = executor.spawner();
+        let other = loom::thread::spawn(move || {
+            // A spawn (its push reads the platform to unpark) racing both inits.
+            let handle = spawner.spawn(async { 7 });
+            (spawner.executor().init(platform).is_ok(), handle)
+        });
+        let won = executor.init(platform).is_ok();
+        let (other_won, mut handle) = other.join().unwrap();
+        assert!(won != other_won, "exactly one init succeeds");
+        assert_eq!(executor.block_on(&mut handle).unwrap(), 7);
+    });
+}
+
+#[test]
 fn scheduler_a_spawn_racing_a_worker_going_to_sleep_always_runs() {
     model(|| {
         let scheduler = Scheduler::new(std::sync::Arc::new(LoomPlatform::new(1))).unwrap();

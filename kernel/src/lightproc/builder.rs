@@ -95,6 +95,31 @@ impl Builder {
         // SAFETY: as in `spawn`.
         Ok(unsafe { split(header) })
     }
+
+    /// Spawns into a free slot of `pool` the future `make` returns, calling it only once
+    /// the slot is claimed; a full pool, or a proc larger than a slot, hands `make` back
+    /// in the error, not called.
+    ///
+    /// Otherwise like [`spawn_in`](Self::spawn_in); the future is built in its slot
+    /// rather than moved there (and never moved back into an error), which spares the
+    /// copies, and the code for them, where futures are large.
+    #[allow(clippy::type_complexity)]
+    pub fn spawn_in_with<M, F, S, const N: usize, const SIZE: usize>(
+        self,
+        pool: &'static ProcPool<N, SIZE>,
+        make: M,
+        schedule: S,
+    ) -> Result<(Runnable, ProcHandle<F::Output>), SpawnError<M>>
+    where
+        M: FnOnce() -> F,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        let header = pool.place_with(make, |make| make(), schedule, ProcStack::new(self.name))?;
+        // SAFETY: as in `spawn`.
+        Ok(unsafe { split(header) })
+    }
 }
 
 /// Spawns `future` on the heap with default options; see [`Builder::spawn`].

@@ -37,6 +37,25 @@ enum Stage<F: Future> {
     Consumed,
 }
 
+impl<F: Future> Stage<F> {
+    /// Moves the output out of a finished stage, leaving it `Consumed`; `None` (and the
+    /// stage untouched) if it is not finished. A future is never moved.
+    ///
+    /// Only the output is moved, not the whole stage (which is as large as the future):
+    /// a `mem::replace` of the stage would copy the future's bytes too.
+    fn take_output(stage: &mut Self) -> Option<Result<F::Output, JoinError>> {
+        let Self::Finished(output) = stage else {
+            return None;
+        };
+        // SAFETY: `output` is valid for reads, and the stage is overwritten next with
+        // nothing in between that could panic, so the output is not dropped twice.
+        let output = unsafe { ptr::read(output) };
+        // SAFETY: `stage` is valid for writes; its old value was moved out above.
+        unsafe { ptr::write(stage, Self::Consumed) };
+        Some(output)
+    }
+}
+
 /// Writes `Stage::Consumed` when dropped, also while unwinding from a panicking drop, so
 /// a stage is never left half-dropped.
 struct ConsumeOnDrop<F: Future>(*mut Stage<F>);
@@ -264,18 +283,10 @@ where
     unsafe fn read_output(ptr: NonNull<Header>, dst: *mut ()) {
         // SAFETY: the handle's reference keeps the proc alive during this call.
         let this = unsafe { Self::get(ptr) };
-        let output = this.stage.with_mut(|stage| {
-            // SAFETY: the output is the handle's (rule 2). Only a finished stage is moved
-            // out: a future is never moved.
-            let stage = unsafe { &mut *stage };
-            match stage {
-                Stage::Finished(_) => match mem::replace(stage, Stage::Consumed) {
-                    Stage::Finished(output) => Some(output),
-                    _ => None,
-                },
-                _ => None,
-            }
-        });
+        // SAFETY: the output is the handle's (rule 2).
+        let output = this
+            .stage
+            .with_mut(|stage| Stage::take_output(unsafe { &mut *stage }));
         // SAFETY: the caller passes a `*mut Option<Result<F::Output, JoinError>>`.
         unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = output };
     }
@@ -284,11 +295,10 @@ where
     unsafe fn drop_output(ptr: NonNull<Header>) {
         // SAFETY: the caller owns the output (rule 2), so the proc is alive.
         let this = unsafe { Self::get(ptr) };
-        let output = this.stage.with_mut(|stage| {
-            // SAFETY: as in `read_output`.
-            let stage = unsafe { &mut *stage };
-            matches!(stage, Stage::Finished(_)).then(|| mem::replace(stage, Stage::Consumed))
-        });
+        // SAFETY: as in `read_output`.
+        let output = this
+            .stage
+            .with_mut(|stage| Stage::take_output(unsafe { &mut *stage }));
         // A panicking destructor of the output must not unwind into a worker or leave
         // anything half-dropped: it is already out of the proc.
         let _ = unwind::catch(move || drop(output));

@@ -151,19 +151,40 @@ impl<const N: usize, const SIZE: usize> ProcPool<N, SIZE> {
         F::Output: Send + 'static,
         S: Schedule,
     {
+        self.place_with(future, |future| future, schedule, stack)
+    }
+
+    /// Places a new proc in a free slot, its future made by `make(value)` only once the
+    /// slot is claimed, and returns its header (two references). A full pool, or a proc
+    /// larger than a slot, hands `value` back.
+    ///
+    /// `make` is called with the proc's memory in reach, so the compiler can build the
+    /// future straight into the slot rather than on the stack and copy it there.
+    pub(crate) fn place_with<T, F, S>(
+        &'static self,
+        value: T,
+        make: impl FnOnce(T) -> F,
+        schedule: S,
+        stack: ProcStack,
+    ) -> Result<NonNull<Header>, SpawnError<T>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
         let needed = size_of::<Cell<F, S, PoolSlot>>();
         if needed > SIZE || align_of::<Cell<F, S, PoolSlot>>() > SLOT_ALIGN {
             return Err(SpawnError::TooLarge {
-                future,
+                future: value,
                 needed,
                 slot_size: SIZE,
             });
         }
         let Some(slot) = self.claim() else {
-            return Err(SpawnError::Full(future));
+            return Err(SpawnError::Full(value));
         };
-        let cell = Cell::new(future, schedule, PoolSlot(&slot.used), stack);
         let memory = NonNull::from(&slot.mem).cast::<Cell<F, S, PoolSlot>>();
+        let cell = Cell::new(make(value), schedule, PoolSlot(&slot.used), stack);
         // SAFETY: the slot was claimed, so its memory is ours until `PoolSlot::release`
         // clears the flag; it is large and aligned enough (checked above).
         Ok(unsafe { Cell::write(memory, cell) })

@@ -12,6 +12,11 @@
 //! token (the HAL's `Park` contract). Pushing is lock-free, so procs may be woken and
 //! spawned from interrupt handlers.
 //!
+//! A `static` executor made by [`Executor::new`] holds the platform's address in its
+//! initial value, so it is in `.data`: it takes its size (about 2.9 KB on 32-bit targets)
+//! in flash as well as in RAM. One made by [`Executor::uninit`] is all zeros, so it is in
+//! `.bss` (RAM only); [`Executor::init`] then gives it its platform, in place, once.
+//!
 //! ```
 //! use ravelin_hal::{Clock, Duration, Instant, TestPlatform};
 //! use ravelin_kernel::sched::Executor;
@@ -28,6 +33,7 @@
 //! assert_eq!(PLATFORM.now(), Instant::from_nanos(250_000_000));
 //! ```
 
+use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -38,13 +44,15 @@ use super::run_queue::RunQueue;
 use crate::lightproc::{
     Builder, JoinError, ProcHandle, ProcPool, Runnable, Schedule, ScheduleReason, SpawnError,
 };
+use crate::sync::OnceRef;
 use crate::sync::untracked::{AtomicUsize, Ordering};
 use crate::time::{Sleep, Timeout, Timers};
 
 /// A single-core executor: one run queue, one worker, parking through the platform.
 pub struct Executor {
     queue: RunQueue,
-    platform: &'static dyn Platform,
+    /// Unset only between [`Executor::uninit`] and [`Executor::init`].
+    platform: OnceRef<dyn Platform>,
     timers: Timers,
     worker: WorkerId,
     polls: AtomicUsize,
@@ -64,7 +72,7 @@ impl Executor {
     pub const fn new(platform: &'static dyn Platform) -> Self {
         Self {
             queue: RunQueue::new(),
-            platform,
+            platform: OnceRef::new(platform),
             timers: Timers::new(platform),
             worker: WorkerId::new(0),
             polls: AtomicUsize::new(0),
@@ -78,11 +86,80 @@ impl Executor {
     pub fn new(platform: &'static dyn Platform) -> Self {
         Self {
             queue: RunQueue::new(),
-            platform,
+            platform: OnceRef::new(platform),
             timers: Timers::new(platform),
             worker: WorkerId::new(0),
             polls: AtomicUsize::new(0),
             parks: AtomicUsize::new(0),
+        }
+    }
+
+    /// An executor without a platform yet: all zeros, so a `static` of it is in `.bss`
+    /// and costs no flash. [`init`](Self::init) gives it its platform before it runs.
+    ///
+    /// Procs may be spawned into it before `init` (they run once it does); anything that
+    /// reads the clock or parks before `init` panics: running it
+    /// ([`run_once`](Self::run_once), [`run`](Self::run), [`block_on`](Self::block_on)),
+    /// its timers ([`sleep`](Self::sleep) and the like).
+    ///
+    /// ```
+    /// use ravelin_hal::{Duration, TestPlatform};
+    /// use ravelin_kernel::sched::Executor;
+    ///
+    /// static PLATFORM: TestPlatform = TestPlatform::new(1);
+    /// static EXECUTOR: Executor = Executor::uninit();
+    ///
+    /// let mut handle = EXECUTOR.spawn(async { 7 });
+    /// EXECUTOR.init(&PLATFORM).unwrap();
+    /// assert!(EXECUTOR.init(&PLATFORM).is_err(), "only once");
+    /// PLATFORM.set_auto_advance(true);
+    /// assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 7);
+    /// let mut slept = EXECUTOR.spawn(EXECUTOR.sleep(Duration::from_millis(3)));
+    /// EXECUTOR.block_on(&mut slept).unwrap();
+    /// ```
+    #[cfg(not(loom))]
+    #[must_use]
+    pub const fn uninit() -> Self {
+        Self {
+            queue: RunQueue::new(),
+            platform: OnceRef::unset(),
+            timers: Timers::unset(),
+            worker: WorkerId::new(0),
+            polls: AtomicUsize::new(0),
+            parks: AtomicUsize::new(0),
+        }
+    }
+
+    /// An executor without a platform yet (loom's atomics are not `const`).
+    #[cfg(loom)]
+    #[must_use]
+    pub fn uninit() -> Self {
+        Self {
+            queue: RunQueue::new(),
+            platform: OnceRef::unset(),
+            timers: Timers::unset(),
+            worker: WorkerId::new(0),
+            polls: AtomicUsize::new(0),
+            parks: AtomicUsize::new(0),
+        }
+    }
+
+    /// Gives an executor made by [`uninit`](Self::uninit) its platform (worker 0 of
+    /// `platform` is its worker), in place. `Err(AlreadyInit)` if it has one: it was
+    /// made by [`new`](Self::new), or `init` ran before (or is running on another
+    /// thread).
+    pub fn init(&self, platform: &'static dyn Platform) -> Result<(), AlreadyInit> {
+        // The clock first: whoever sees the platform set also sees the timers' clock
+        // (its Release store comes before the platform's).
+        self.timers.set_clock(platform).map_err(|()| AlreadyInit)?;
+        self.platform.set(platform).map_err(|_| AlreadyInit)
+    }
+
+    /// The platform; panics before [`init`](Self::init).
+    fn platform(&self) -> &'static dyn Platform {
+        match self.platform.get() {
+            Some(platform) => platform,
+            None => not_initialised(),
         }
     }
 
@@ -114,6 +191,21 @@ impl Executor {
         self.spawner().spawn_in(pool, future)
     }
 
+    /// Spawns into a slot of `pool` the future `make` returns, built in the slot; a full
+    /// pool hands `make` back, not called. See [`Spawner::spawn_in_with`].
+    pub fn spawn_in_with<M, F, const N: usize, const SIZE: usize>(
+        &'static self,
+        pool: &'static ProcPool<N, SIZE>,
+        make: M,
+    ) -> Result<ProcHandle<F::Output>, SpawnError<M>>
+    where
+        M: FnOnce() -> F,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawner().spawn_in_with(pool, make)
+    }
+
     /// The executor's timers (their clock is the platform's).
     pub fn timers(&self) -> &Timers {
         &self.timers
@@ -142,7 +234,7 @@ impl Executor {
     /// Fires the timers that are due, then runs every proc that is ready, once each;
     /// returns how many ran. Procs made ready while this runs wait for the next call.
     pub fn run_once(&self) -> usize {
-        self.timers.process(self.platform.now());
+        self.timers.process(self.platform().now());
         let mut ran = 0;
         for runnable in self.queue.take_all() {
             runnable.run();
@@ -157,12 +249,13 @@ impl Executor {
     /// Parks the worker until it is unparked, the next timer is due, or spuriously.
     fn park(&self) {
         let deadline = self.timers.next_deadline();
-        if deadline.is_some_and(|due| due <= self.platform.now()) {
+        let platform = self.platform();
+        if deadline.is_some_and(|due| due <= platform.now()) {
             return; // a timer is due: no sleep
         }
         let parks = self.parks.load(Ordering::Relaxed);
         self.parks.store(parks + 1, Ordering::Relaxed);
-        self.platform.park(self.worker, deadline);
+        platform.park(self.worker, deadline);
     }
 
     /// Runs procs for ever, parking whenever none is ready: the main loop of a firmware.
@@ -243,16 +336,85 @@ impl Spawner {
         runnable.schedule();
         Ok(handle)
     }
+
+    /// Spawns into a slot of `pool` the future `make` returns, calling it only once the
+    /// slot is claimed; a full pool (or a proc larger than a slot) hands `make` back in
+    /// the error, not called.
+    ///
+    /// The future is built in its slot instead of being moved there, and a refused spawn
+    /// moves only `make` (usually a few captured arguments): on a microcontroller this
+    /// spares copying large futures, and the `memcpy` that does it.
+    ///
+    /// ```
+    /// use ravelin_hal::TestPlatform;
+    /// use ravelin_kernel::lightproc::{ProcPool, SpawnError};
+    /// use ravelin_kernel::sched::Executor;
+    ///
+    /// static PLATFORM: TestPlatform = TestPlatform::new(1);
+    /// static EXECUTOR: Executor = Executor::new(&PLATFORM);
+    /// static POOL: ProcPool<1, 128> = ProcPool::new();
+    ///
+    /// async fn double(n: u32) -> u32 {
+    ///     n * 2
+    /// }
+    ///
+    /// let spawner = EXECUTOR.spawner();
+    /// let mut handle = spawner.spawn_in_with(&POOL, || double(21)).unwrap();
+    /// let Err(SpawnError::Full(make)) = spawner.spawn_in_with(&POOL, || double(4)) else {
+    ///     panic!("one slot");
+    /// };
+    /// assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 42);
+    /// drop(handle);
+    /// let mut handle = spawner.spawn_in_with(&POOL, make).unwrap(); // handed back
+    /// assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 8);
+    /// ```
+    pub fn spawn_in_with<M, F, const N: usize, const SIZE: usize>(
+        self,
+        pool: &'static ProcPool<N, SIZE>,
+        make: M,
+    ) -> Result<ProcHandle<F::Output>, SpawnError<M>>
+    where
+        M: FnOnce() -> F,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (runnable, handle) = Builder::new().spawn_in_with(pool, make, self)?;
+        runnable.schedule();
+        Ok(handle)
+    }
 }
 
 impl Schedule for Spawner {
     fn schedule(&self, runnable: Runnable, _reason: ScheduleReason) {
         let executor = self.executor;
-        if executor.queue.push(runnable) {
-            executor.platform.unpark(executor.worker);
+        // Before `init` no worker can be parked on this executor: nothing to unpark.
+        if executor.queue.push(runnable)
+            && let Some(platform) = executor.platform.get()
+        {
+            platform.unpark(executor.worker);
         }
     }
 }
+
+/// The panic of an executor, or of its timers, used before [`Executor::init`]: out of
+/// line, one for both.
+#[cold]
+#[inline(never)]
+pub(crate) fn not_initialised() -> ! {
+    panic!("executor used before `Executor::init` gave it a platform")
+}
+
+/// The error of [`Executor::init`] on an executor that already has a platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlreadyInit;
+
+impl fmt::Display for AlreadyInit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the executor already has a platform")
+    }
+}
+
+impl core::error::Error for AlreadyInit {}
 
 #[cfg(all(test, not(loom), feature = "std"))]
 mod tests {
@@ -332,6 +494,37 @@ mod tests {
     }
 
     #[test]
+    fn spawn_in_with_builds_only_in_a_slot_and_hands_the_maker_back() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        static SMALL: ProcPool<1, 32> = ProcPool::new();
+        static POOL: ProcPool<1, 256> = ProcPool::new();
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let make = |n: u32| {
+            move || {
+                MADE.fetch_add(1, Ordering::Relaxed);
+                async move { [n; 16] }
+            }
+        };
+        let Err(SpawnError::TooLarge { future, needed, .. }) =
+            EXECUTOR.spawn_in_with(&SMALL, make(1))
+        else {
+            panic!("a proc of a 64-byte future does not fit 32 bytes");
+        };
+        assert!(needed > 64);
+        let mut handle = EXECUTOR.spawn_in_with(&POOL, future).unwrap();
+        let Err(SpawnError::Full(_)) = EXECUTOR.spawn_in_with(&POOL, make(2)) else {
+            panic!("one slot");
+        };
+        assert_eq!(
+            MADE.load(Ordering::Relaxed),
+            1,
+            "only the spawned one was made"
+        );
+        assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), [1; 16]);
+    }
+
+    #[test]
     fn timers_fire_in_deadline_order_at_the_right_virtual_time() {
         static PLATFORM: TestPlatform = TestPlatform::new(1);
         static EXECUTOR: Executor = Executor::new(&PLATFORM);
@@ -398,5 +591,52 @@ mod tests {
         assert!(slow.is_err());
         assert_eq!(fast, Ok(7));
         assert_eq!(PLATFORM.now(), Instant::from_nanos(1_000_000_000));
+    }
+
+    #[test]
+    fn an_uninit_executor_takes_spawns_then_its_platform_once() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::uninit();
+        static POOL: ProcPool<1, 256> = ProcPool::new();
+        let mut handle = EXECUTOR.spawn_in(&POOL, async { 5 }).unwrap();
+        assert_eq!(
+            PLATFORM.unparks(WorkerId::new(0)),
+            0,
+            "no platform to unpark yet"
+        );
+        assert_eq!(EXECUTOR.init(&PLATFORM), Ok(()));
+        assert_eq!(EXECUTOR.init(&PLATFORM), Err(AlreadyInit));
+        PLATFORM.set_auto_advance(true);
+        assert_eq!(EXECUTOR.block_on(&mut handle).unwrap(), 5);
+        let mut slept = EXECUTOR.spawn(EXECUTOR.sleep(Duration::from_millis(2)));
+        assert_eq!(
+            PLATFORM.unparks(WorkerId::new(0)),
+            1,
+            "a platform to unpark"
+        );
+        EXECUTOR.block_on(&mut slept).unwrap();
+        assert_eq!(EXECUTOR.timers().now(), Instant::from_nanos(2_000_000));
+    }
+
+    #[test]
+    fn an_executor_made_with_its_platform_refuses_init() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        assert_eq!(EXECUTOR.init(&PLATFORM), Err(AlreadyInit));
+        assert_eq!(EXECUTOR.run_once(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "before `Executor::init`")]
+    fn running_before_init_panics() {
+        static EXECUTOR: Executor = Executor::uninit();
+        EXECUTOR.run_once();
+    }
+
+    #[test]
+    #[should_panic(expected = "before `Executor::init`")]
+    fn sleeping_before_init_panics() {
+        static EXECUTOR: Executor = Executor::uninit();
+        drop(EXECUTOR.sleep(Duration::from_millis(1)));
     }
 }

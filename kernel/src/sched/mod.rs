@@ -44,7 +44,8 @@ mod worker;
 mod worker_stats;
 mod yield_now;
 
-pub use executor::{Executor, Spawner};
+pub(crate) use executor::not_initialised;
+pub use executor::{AlreadyInit, Executor, Spawner};
 #[cfg(feature = "alloc")]
 pub use scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Scheduler, SchedulerError};
 #[cfg(feature = "alloc")]
@@ -57,5 +58,6 @@ pub use yield_now::{YieldNow, yield_now};
 
 static_assertions::assert_impl_all!(Executor: Send, Sync);
 static_assertions::assert_impl_all!(Spawner: Send, Sync, Copy);
+static_assertions::assert_impl_all!(AlreadyInit: Send, Sync, Copy, core::error::Error);
 #[cfg(feature = "alloc")]
 static_assertions::assert_impl_all!(Scheduler: Send, Sync, Clone);

@@ -9,7 +9,7 @@ use ravelin_hal::{Clock, Instant};
 
 use super::wheel::{self, WakeBatch, Wheel};
 use super::{Interval, Sleep, Timeout};
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::{Mutex, MutexGuard, OnceRef};
 
 /// A timer wheel and the clock it runs on: the source of [`Sleep`], [`Timeout`] and
 /// [`Interval`] futures.
@@ -51,7 +51,9 @@ pub struct Timers {
 
 /// Where the clock lives.
 enum ClockRef {
-    Static(&'static dyn Clock),
+    /// A `static` clock; unset only in the timers of an
+    /// [`Executor::uninit`](crate::sched::Executor::uninit) until its `init`.
+    Static(OnceRef<dyn Clock>),
     #[cfg(feature = "alloc")]
     Shared(alloc::sync::Arc<dyn Clock + Send + Sync>),
 }
@@ -63,7 +65,17 @@ impl Timers {
     pub const fn new(clock: &'static dyn Clock) -> Self {
         Self {
             wheel: Mutex::new(Wheel::new()),
-            clock: ClockRef::Static(clock),
+            clock: ClockRef::Static(OnceRef::new(clock)),
+        }
+    }
+
+    /// Timers with no clock yet (all zeros), for an executor that gets its platform at
+    /// run time; [`set_clock`](Self::set_clock) gives them one.
+    #[cfg(not(loom))]
+    pub(crate) const fn unset() -> Self {
+        Self {
+            wheel: Mutex::new(Wheel::new()),
+            clock: ClockRef::Static(OnceRef::unset()),
         }
     }
 
@@ -73,7 +85,25 @@ impl Timers {
     pub fn new(clock: &'static dyn Clock) -> Self {
         Self {
             wheel: Mutex::new(Wheel::new()),
-            clock: ClockRef::Static(clock),
+            clock: ClockRef::Static(OnceRef::new(clock)),
+        }
+    }
+
+    /// Timers with no clock yet (not `const` under loom).
+    #[cfg(loom)]
+    pub(crate) fn unset() -> Self {
+        Self {
+            wheel: Mutex::new(Wheel::new()),
+            clock: ClockRef::Static(OnceRef::unset()),
+        }
+    }
+
+    /// Gives timers made by [`unset`](Self::unset) their clock; `Err` if they have one.
+    pub(crate) fn set_clock(&self, clock: &'static dyn Clock) -> Result<(), ()> {
+        match &self.clock {
+            ClockRef::Static(once) => once.set(clock).map_err(drop),
+            #[cfg(feature = "alloc")]
+            ClockRef::Shared(_) => Err(()),
         }
     }
 
@@ -88,10 +118,18 @@ impl Timers {
     }
 
     /// The clock these timers read.
+    ///
+    /// # Panics
+    ///
+    /// If these are the timers of an [`Executor::uninit`](crate::sched::Executor::uninit)
+    /// whose `init` has not run yet.
     #[must_use]
     pub fn clock(&self) -> &dyn Clock {
         match &self.clock {
-            ClockRef::Static(clock) => *clock,
+            ClockRef::Static(clock) => match clock.get() {
+                Some(clock) => clock,
+                None => crate::sched::not_initialised(),
+            },
             #[cfg(feature = "alloc")]
             ClockRef::Shared(clock) => &**clock,
         }

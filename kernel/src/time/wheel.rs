@@ -65,6 +65,7 @@
 
 use core::fmt;
 use core::marker::PhantomPinned;
+use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use core::task::Waker;
 
@@ -118,6 +119,15 @@ fn level_for(elapsed: u64, when: u64) -> usize {
     let masked = (elapsed ^ when) | (SLOTS as u64 - 1);
     let significant = u64::BITS - 1 - masked.leading_zeros();
     ((significant / SLOT_BITS) as usize).min(LEVELS - 1)
+}
+
+/// `level` and `slot` unchanged, as indices the compiler knows are in range. Every level
+/// and slot the wheel handles comes from [`level_for`] and [`slot_for`] (or a [`Place`]
+/// made from them), so this changes nothing; it spares the wheel's paths bounds-check
+/// panics and their code (a firmware's flash). Tests check the premise.
+fn in_range(level: usize, slot: usize) -> (usize, usize) {
+    debug_assert!(level < LEVELS && slot < SLOTS, "level {level}, slot {slot}");
+    (level.min(LEVELS - 1), slot % SLOTS)
 }
 
 /// The slot of `level` an entry due at `when` goes to.
@@ -492,6 +502,7 @@ impl Wheel {
     /// The bound of `slot` of `level`; on level 0, where a slot spans one tick, its
     /// start.
     fn bound(&self, level: usize, slot: usize) -> SlotBound {
+        let (level, slot) = in_range(level, slot);
         match level.checked_sub(1) {
             Some(above) => self.bounds[above][slot],
             None => SlotBound::AT_START,
@@ -500,12 +511,14 @@ impl Wheel {
 
     /// The bound of `slot` of `level` when it is not level 0.
     fn bound_mut(&mut self, level: usize, slot: usize) -> Option<&mut SlotBound> {
+        let (level, slot) = in_range(level, slot);
         let above = level.checked_sub(1)?;
         Some(&mut self.bounds[above][slot])
     }
 
     /// Marks `slot` of `level` empty: clears its occupied bit and its bound.
     fn clear_slot(&mut self, level: usize, slot: usize) {
+        let (level, slot) = in_range(level, slot);
         self.levels[level].occupied &= !(1 << slot);
         if let Some(bound) = self.bound_mut(level, slot) {
             *bound = SlotBound::NONE;
@@ -689,6 +702,7 @@ impl Wheel {
     /// Re-inserts every entry of a slot that has just come due (at `elapsed`): each falls
     /// to a lower level, or to `pending` if due.
     fn cascade(&mut self, level: usize, slot: usize) {
+        let (level, slot) = in_range(level, slot);
         let mut cursor = self.levels[level].slots[slot].head.take();
         self.clear_slot(level, slot);
         while let Some(entry) = cursor {
@@ -764,7 +778,7 @@ impl Wheel {
         };
         match place {
             Place::Slot { level, slot } => {
-                let (level, slot) = (usize::from(level), usize::from(slot));
+                let (level, slot) = in_range(usize::from(level), usize::from(slot));
                 let list = &mut self.levels[level].slots[slot];
                 // SAFETY: the entry is in this slot (its place says so).
                 unsafe { list.unlink(entry) };
@@ -887,15 +901,21 @@ impl fmt::Debug for Wheel {
 pub(crate) const BATCH: usize = 32;
 
 /// Wakers collected under the lock, to wake once it is released (W3). Lives on the stack.
+///
+/// Its slots start uninitialised, so making a batch writes nothing but two counters (an
+/// array of `None`s would be written out, 256 bytes on 32-bit targets, and copied).
 pub(crate) struct WakeBatch {
-    wakers: [Option<Waker>; BATCH],
+    /// `wakers[woken..len]` hold wakers not yet woken; the other slots hold none.
+    wakers: [MaybeUninit<Waker>; BATCH],
+    woken: usize,
     len: usize,
 }
 
 impl WakeBatch {
     pub(crate) const fn new() -> Self {
         Self {
-            wakers: [const { None }; BATCH],
+            wakers: [const { MaybeUninit::uninit() }; BATCH],
+            woken: 0,
             len: 0,
         }
     }
@@ -905,18 +925,35 @@ impl WakeBatch {
     }
 
     fn push(&mut self, waker: Waker) {
-        self.wakers[self.len] = Some(waker);
+        self.wakers[self.len].write(waker);
         self.len += 1;
     }
 
     /// Wakes every collected waker, in the order they fired, and empties the batch.
     pub(crate) fn wake_all(&mut self) {
-        for slot in &mut self.wakers[..self.len] {
-            if let Some(waker) = slot.take() {
-                waker.wake();
-            }
+        while self.woken < self.len {
+            let slot = &self.wakers[self.woken];
+            // Counted as woken first: if `wake` panics, `Drop` does not see it again.
+            self.woken += 1;
+            // SAFETY: slots from `woken` (before the increment) to `len` hold wakers, and
+            // this one is now outside that range, so it is read out once.
+            unsafe { slot.assume_init_read() }.wake();
         }
+        self.woken = 0;
         self.len = 0;
+    }
+}
+
+impl Drop for WakeBatch {
+    /// Drops the wakers not woken (a `wake` panicked, or the batch was never woken).
+    fn drop(&mut self) {
+        while self.woken < self.len {
+            let slot = &mut self.wakers[self.woken];
+            self.woken += 1;
+            // SAFETY: slots from `woken` (before the increment) to `len` hold wakers, and
+            // this one is now outside that range, so it is dropped once.
+            unsafe { slot.assume_init_drop() };
+        }
     }
 }
 
@@ -940,6 +977,64 @@ mod tests {
         fn wake(self: Arc<Self>) {
             self.fired.lock().unwrap().push(self.id);
         }
+    }
+
+    /// Panics when woken (after logging its id), to test a batch unwinding mid-way.
+    struct Panicky(usize, Arc<Mutex<Vec<usize>>>);
+
+    impl Wake for Panicky {
+        fn wake(self: Arc<Self>) {
+            self.1.lock().unwrap().push(self.0);
+            panic!("a waker that panics");
+        }
+    }
+
+    #[test]
+    fn a_batch_wakes_in_order_once_and_drops_what_it_did_not_wake() {
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let log = |id| {
+            Arc::new(Log {
+                id,
+                fired: fired.clone(),
+            })
+        };
+        let kept = log(9);
+        let mut batch = WakeBatch::new();
+        for id in 0..BATCH {
+            batch.push(Waker::from(log(id)));
+        }
+        assert!(batch.is_full());
+        batch.wake_all();
+        assert_eq!(*fired.lock().unwrap(), (0..BATCH).collect::<Vec<_>>());
+        assert!(!batch.is_full());
+        // Never woken: dropped with the batch.
+        batch.push(Waker::from(kept.clone()));
+        assert_eq!(Arc::strong_count(&kept), 2);
+        drop(batch);
+        assert_eq!(Arc::strong_count(&kept), 1);
+        assert_eq!(fired.lock().unwrap().len(), BATCH);
+    }
+
+    #[test]
+    fn a_waker_panicking_in_a_batch_leaves_the_rest_dropped_not_woken() {
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let after = Arc::new(Log {
+            id: 2,
+            fired: fired.clone(),
+        });
+        let mut batch = WakeBatch::new();
+        batch.push(Waker::from(Arc::new(Log {
+            id: 0,
+            fired: fired.clone(),
+        })));
+        batch.push(Waker::from(Arc::new(Panicky(1, fired.clone()))));
+        batch.push(Waker::from(after.clone()));
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            batch.wake_all();
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(*fired.lock().unwrap(), [0, 1]);
+        assert_eq!(Arc::strong_count(&after), 1, "dropped while unwinding");
     }
 
     /// A small deterministic generator (an LCG; no `rand` dependency).

@@ -71,9 +71,10 @@
 //!   business: spawn it, and a slot too small answers
 //!   [`SpawnError::TooLarge`](crate::lightproc::SpawnError) with `needed` bytes; size
 //!   `SIZE` from that. [`Executor::spawn_in_with`](crate::sched::Executor::spawn_in_with)
-//!   takes a closure that makes the future and calls it once a slot is claimed, so the
-//!   future is built in the slot, not moved there (a full pool hands the closure back):
-//!   with large futures that spares the copies, and the `memcpy` code that makes them.
+//!   takes a closure that makes the future and calls it once a slot is claimed, so that
+//!   in release builds the optimiser builds the future in the slot instead of moving it
+//!   there (a full pool hands the closure back): with large futures that spares the
+//!   copies, and the `memcpy` code that makes them.
 //!   Size `N` for the most procs alive at once: a proc's slot is free again once it has
 //!   ended and its [`ProcHandle`](crate::lightproc::ProcHandle) is dropped (or it was
 //!   detached).

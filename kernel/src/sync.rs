@@ -21,21 +21,27 @@ pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering
 #[cfg(all(not(loom), not(target_has_atomic = "ptr")))]
 pub(crate) use portable_atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-// What only the multi-worker scheduler (feature `alloc`) uses: the idle protocol's fence,
-// and the run queue's cursors: two u32 in an AtomicU64 where the target has 64-bit
+// A full fence: the idle protocol's (multi-worker scheduler), and the executor's `init`
+// racing a spawn from another thread.
+#[cfg(not(loom))]
+pub(crate) use core::sync::atomic::fence;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::fence;
+
+// What only the multi-worker scheduler (feature `alloc`) uses: the run queue's cursors: two u32 in an AtomicU64 where the target has 64-bit
 // atomics, two u16 in an AtomicU32 elsewhere (thumbv7em has no AtomicU64).
 #[cfg(all(not(loom), feature = "alloc", not(target_has_atomic = "64")))]
 pub(crate) use core::sync::atomic::AtomicU16;
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use core::sync::atomic::AtomicU32;
 #[cfg(all(not(loom), feature = "alloc", target_has_atomic = "64"))]
 pub(crate) use core::sync::atomic::AtomicU64;
-#[cfg(all(not(loom), feature = "alloc"))]
-pub(crate) use core::sync::atomic::{AtomicU32, fence};
 #[cfg(all(loom, feature = "alloc", not(target_has_atomic = "64")))]
 pub(crate) use loom::sync::atomic::AtomicU16;
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::sync::atomic::AtomicU32;
 #[cfg(all(loom, feature = "alloc", target_has_atomic = "64"))]
 pub(crate) use loom::sync::atomic::AtomicU64;
-#[cfg(all(loom, feature = "alloc"))]
-pub(crate) use loom::sync::atomic::{AtomicU32, fence};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;

@@ -211,3 +211,25 @@ fn scheduler_two_workers_run_a_stealable_proc_exactly_once() {
         workers.into_iter().for_each(|w| w.join().unwrap());
     });
 }
+
+/// A spawn from another thread racing `init` and the worker's first park, with no join
+/// in between (store-buffering: the worker stores "set" then takes the queue, the
+/// spawner pushes then reads "set"). Release/Acquire alone would let the spawner read
+/// "unset" and skip the unpark while the worker finds the queue empty and parks for
+/// ever (loom: deadlock); the fences in `init` and `schedule` rule it out.
+#[test]
+fn a_spawn_racing_init_and_the_first_park_is_never_lost() {
+    model(|| {
+        let platform: &'static LoomPlatform = Box::leak(Box::new(LoomPlatform::new(1)));
+        let executor: &'static Executor = Box::leak(Box::new(Executor::uninit()));
+        let gate = Arc::new(Gate::default());
+        let mut waiting = executor.spawn(Wait(gate.clone()));
+        let spawner = executor.spawner();
+        let other = loom::thread::spawn(move || {
+            spawner.spawn(async move { gate.open() }).detach();
+        });
+        executor.init(platform).unwrap();
+        executor.block_on(&mut waiting).unwrap();
+        other.join().unwrap();
+    });
+}

@@ -100,9 +100,10 @@ impl Builder {
     /// the slot is claimed; a full pool, or a proc larger than a slot, hands `make` back
     /// in the error, not called.
     ///
-    /// Otherwise like [`spawn_in`](Self::spawn_in); the future is built in its slot
-    /// rather than moved there (and never moved back into an error), which spares the
-    /// copies, and the code for them, where futures are large.
+    /// Otherwise like [`spawn_in`](Self::spawn_in); the optimiser can build the future in
+    /// its slot rather than move it there (an optimisation, not a guarantee), and it is
+    /// never moved back into an error, which spares the copies, and the code for them,
+    /// where futures are large.
     #[allow(clippy::type_complexity)]
     pub fn spawn_in_with<M, F, S, const N: usize, const SIZE: usize>(
         self,

@@ -184,7 +184,11 @@ impl<const N: usize, const SIZE: usize> ProcPool<N, SIZE> {
             return Err(SpawnError::Full(value));
         };
         let memory = NonNull::from(&slot.mem).cast::<Cell<F, S, PoolSlot>>();
+        // A panicking `make` must not keep the slot claimed: until the cell is made, a
+        // guard frees it on unwinding.
+        let unclaim = MarkFree(&slot.used);
         let cell = Cell::new(make(value), schedule, PoolSlot(&slot.used), stack);
+        core::mem::forget(unclaim);
         // SAFETY: the slot was claimed, so its memory is ours until `PoolSlot::release`
         // clears the flag; it is large and aligned enough (checked above).
         Ok(unsafe { Cell::write(memory, cell) })

@@ -44,8 +44,8 @@ use super::run_queue::RunQueue;
 use crate::lightproc::{
     Builder, JoinError, ProcHandle, ProcPool, Runnable, Schedule, ScheduleReason, SpawnError,
 };
-use crate::sync::OnceRef;
 use crate::sync::untracked::{AtomicUsize, Ordering};
+use crate::sync::{OnceRef, fence};
 use crate::time::{Sleep, Timeout, Timers};
 
 /// A single-core executor: one run queue, one worker, parking through the platform.
@@ -147,12 +147,19 @@ impl Executor {
     /// Gives an executor made by [`uninit`](Self::uninit) its platform (worker 0 of
     /// `platform` is its worker), in place. `Err(AlreadyInit)` if it has one: it was
     /// made by [`new`](Self::new), or `init` ran before (or is running on another
-    /// thread).
+    /// thread: then `Err` does not mean the executor is ready yet; run it only from
+    /// the thread whose `init` returned `Ok`).
     pub fn init(&self, platform: &'static dyn Platform) -> Result<(), AlreadyInit> {
         // The clock first: whoever sees the platform set also sees the timers' clock
         // (its Release store comes before the platform's).
         self.timers.set_clock(platform).map_err(|()| AlreadyInit)?;
-        self.platform.set(platform).map_err(|_| AlreadyInit)
+        self.platform.set(platform).map_err(|_| AlreadyInit)?;
+        // Pairs with the fence in `Spawner::schedule`: a spawn from another thread that
+        // pushed before this point but read the platform unset is seen by the worker's
+        // next look at the queue, or the spawn sees the platform and unparks it
+        // (store-buffering: Release/Acquire alone would allow both to miss).
+        fence(core::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// The platform; panics before [`init`](Self::init).
@@ -191,8 +198,9 @@ impl Executor {
         self.spawner().spawn_in(pool, future)
     }
 
-    /// Spawns into a slot of `pool` the future `make` returns, built in the slot; a full
-    /// pool hands `make` back, not called. See [`Spawner::spawn_in_with`].
+    /// Spawns into a slot of `pool` the future `make` returns, called once the slot is
+    /// claimed (so the optimiser can build it in place); a full pool hands `make` back,
+    /// not called. See [`Spawner::spawn_in_with`].
     pub fn spawn_in_with<M, F, const N: usize, const SIZE: usize>(
         &'static self,
         pool: &'static ProcPool<N, SIZE>,
@@ -341,9 +349,11 @@ impl Spawner {
     /// slot is claimed; a full pool (or a proc larger than a slot) hands `make` back in
     /// the error, not called.
     ///
-    /// The future is built in its slot instead of being moved there, and a refused spawn
-    /// moves only `make` (usually a few captured arguments): on a microcontroller this
-    /// spares copying large futures, and the `memcpy` that does it.
+    /// Since `make` runs once the slot is claimed, the optimiser can build the future in
+    /// its slot instead of moving it there (not a language guarantee: debug builds, or a
+    /// `make` that is not inlined, still copy; measured on the twin firmware, release),
+    /// and a refused spawn moves only `make` (usually a few captured arguments): on a
+    /// microcontroller this spares copying large futures, and the `memcpy` that does it.
     ///
     /// ```
     /// use ravelin_hal::TestPlatform;
@@ -387,9 +397,14 @@ impl Spawner {
 impl Schedule for Spawner {
     fn schedule(&self, runnable: Runnable, _reason: ScheduleReason) {
         let executor = self.executor;
-        // Before `init` no worker can be parked on this executor: nothing to unpark.
+        // Before `init` no worker can be parked on this executor: nothing to unpark. A
+        // platform read unset is read again after a fence that pairs with `init`'s, so a
+        // push racing `init` and the worker's first park is never missed by both.
         if executor.queue.push(runnable)
-            && let Some(platform) = executor.platform.get()
+            && let Some(platform) = executor.platform.get().or_else(|| {
+                fence(core::sync::atomic::Ordering::SeqCst);
+                executor.platform.get()
+            })
         {
             platform.unpark(executor.worker);
         }
@@ -616,6 +631,25 @@ mod tests {
         );
         EXECUTOR.block_on(&mut slept).unwrap();
         assert_eq!(EXECUTOR.timers().now(), Instant::from_nanos(2_000_000));
+    }
+
+    #[test]
+    fn a_panicking_maker_frees_its_pool_slot() {
+        static PLATFORM: TestPlatform = TestPlatform::new(1);
+        static EXECUTOR: Executor = Executor::new(&PLATFORM);
+        static POOL: ProcPool<1, 256> = ProcPool::new();
+        let unwound = std::panic::catch_unwind(|| {
+            let _ = EXECUTOR.spawn_in_with(&POOL, || -> core::future::Ready<u32> {
+                panic!("the maker panics")
+            });
+        });
+        assert!(unwound.is_err());
+        assert_eq!(POOL.in_use(), 0, "the slot is free again");
+        assert!(
+            EXECUTOR
+                .spawn_in_with(&POOL, || core::future::ready(1u32))
+                .is_ok()
+        );
     }
 
     #[test]

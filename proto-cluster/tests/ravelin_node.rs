@@ -81,5 +81,11 @@ fn under_chaos_processes_are_killed_and_restarted_and_packets_rejected() {
         kills > 0 && restarts > 0,
         "{kills} kills, {restarts} restarts"
     );
+    // Every restart was a kill's: no process failed on its own (a killed discovery
+    // rebinds its port once the old socket is gone), and no node gave up.
+    for line in &last {
+        assert!(field(line, "restarts") <= field(line, "kills"), "{line}");
+        assert_eq!(field(line, "escalations"), 0, "{line}");
+    }
     assert!(corrupted > 0, "no packet corrupted: {stdout}");
 }

@@ -225,7 +225,7 @@ impl Discovery {
     ) -> Result<(), DiscoveryError> {
         let config = &*self.config;
         let bind = |e| DiscoveryError::Bind(config.bind, e);
-        let std_unicast = std::net::UdpSocket::bind(config.bind).map_err(bind)?;
+        let std_unicast = bind_retrying(config.bind, timers).await.map_err(bind)?;
         let local = std_unicast.local_addr().map_err(bind)?;
         let advertise = config.advertise.unwrap_or(local);
         if advertise.ip().is_unspecified() {
@@ -539,6 +539,22 @@ impl Discovery {
         let (result, out) = session.unicast.send_to(out, target).await;
         session.out = out;
         result.map(drop)
+    }
+}
+
+/// Binds `addr`, waiting out a predecessor's socket: a restarted incarnation can find
+/// the port still taken for a moment, until the IO driver has reaped the operations the
+/// killed incarnation left in flight (they hold the socket). Tries for up to 500 ms.
+async fn bind_retrying(addr: SocketAddr, timers: &Timers) -> io::Result<std::net::UdpSocket> {
+    let mut tries = 0;
+    loop {
+        match std::net::UdpSocket::bind(addr) {
+            Err(error) if error.kind() == io::ErrorKind::AddrInUse && tries < 50 => {
+                tries += 1;
+                timers.sleep(Duration::from_millis(10)).await;
+            }
+            other => return other,
+        }
     }
 }
 

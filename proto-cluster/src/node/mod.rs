@@ -231,7 +231,11 @@ impl NodeBuilder {
 
         let tree = Arc::new(TreeView::default());
         let view = tree.clone();
+        // Ten restarts in ten seconds before the node gives up and fails to its parent:
+        // room for a process that fails a few times in a row (a socket still bound by
+        // its predecessor) and for `--chaos`, which kills one process every 1-4 s.
         let mut spec = SupervisorSpec::new(format!("node-{}", self.node))
+            .intensity(10, core::time::Duration::from_secs(10))
             .on_event(move |event| view.record(event));
         let d = discovery.clone();
         spec = spec.child(killable("discovery", &switches, move |ctx| {

@@ -167,12 +167,13 @@ impl fmt::Display for NodeStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "node {} gen {} at {}: {} members active, {} restarts, {} killed by chaos",
+            "node {} gen {} at {}: {} members active, {} restarts, {} escalations, {} killed by chaos",
             self.node,
             self.generation.0,
             self.addr,
             self.active(),
             self.restarts,
+            self.escalations,
             self.kills
         )?;
         write!(f, "    tree:")?;
@@ -184,6 +185,14 @@ impl fmt::Display for NodeStatus {
             }
         }
         writeln!(f)?;
+        // The last fault of each child that failed on its own (not killed by chaos).
+        for child in &self.tree {
+            if let Some(fault) = &child.last_fault
+                && !fault.contains("killed by chaos")
+            {
+                writeln!(f, "      {} last failed: {fault}", child.name)?;
+            }
+        }
         for member in &self.members {
             writeln!(
                 f,

@@ -261,15 +261,7 @@ impl Core {
                 claimed,
             });
         }
-        let mut effects = Effects {
-            now,
-            timers: &mut self.timers,
-            packets: &mut self.packets,
-            events: &mut self.events,
-            counters: &mut self.counters,
-        };
-        self.foca
-            .handle_data(packet, &mut effects)
+        self.with_foca(now, |foca, effects| foca.handle_data(packet, effects))
             .map_err(|_| Refusal::Swim)
     }
 
@@ -279,14 +271,10 @@ impl Core {
     pub fn tick(&mut self, now: Instant) {
         let mark = self.timers.mark();
         while let Some(timer) = self.timers.pop_due(now, mark) {
-            let mut effects = Effects {
-                now,
-                timers: &mut self.timers,
-                packets: &mut self.packets,
-                events: &mut self.events,
-                counters: &mut self.counters,
-            };
-            if self.foca.handle_timer(timer, &mut effects).is_err() {
+            if self
+                .with_foca(now, |foca, effects| foca.handle_timer(timer, effects))
+                .is_err()
+            {
                 self.counters.swim_errors += 1;
             }
         }
@@ -317,14 +305,7 @@ impl Core {
     }
 
     fn announce(&mut self, now: Instant, peer: MemberId) {
-        let mut effects = Effects {
-            now,
-            timers: &mut self.timers,
-            packets: &mut self.packets,
-            events: &mut self.events,
-            counters: &mut self.counters,
-        };
-        match self.foca.announce(peer, &mut effects) {
+        match self.with_foca(now, |foca, effects| foca.announce(peer, effects)) {
             Ok(()) => self.counters.announces += 1,
             Err(_) => self.counters.swim_errors += 1,
         }
@@ -334,6 +315,21 @@ impl Core {
     /// identity is down, so that the others learn it at once instead of by probing. The
     /// identity cannot rejoin afterwards; a node that comes back has a new generation.
     pub fn leave(&mut self, now: Instant) {
+        if self
+            .with_foca(now, |foca, effects| foca.leave_cluster(effects))
+            .is_err()
+        {
+            self.counters.swim_errors += 1;
+        }
+    }
+
+    /// Calls `f` with foca and the effects that collect what it asks for at `now`
+    /// (packets, timers, events, counters).
+    fn with_foca<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut Swim, &mut Effects<'_>) -> R,
+    ) -> R {
         let mut effects = Effects {
             now,
             timers: &mut self.timers,
@@ -341,9 +337,7 @@ impl Core {
             events: &mut self.events,
             counters: &mut self.counters,
         };
-        if self.foca.leave_cluster(&mut effects).is_err() {
-            self.counters.swim_errors += 1;
-        }
+        f(&mut self.foca, &mut effects)
     }
 
     /// When [`tick`](Self::tick) has work next: the earliest timer or announce.

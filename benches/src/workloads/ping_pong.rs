@@ -649,9 +649,11 @@ mod cross_worker_tests {
         workload.run_batch();
         let after: Vec<_> = (0..2).map(|i| scheduler.worker_stats(i)).collect();
         for i in 0..2 {
-            // Each worker polled its proc once per round trip at least; nothing was stolen.
-            assert!(after[i].polls - before[i].polls >= CROSS_ROUND_TRIPS);
+            // Each worker ran its proc (how often depends on how often a recv found its
+            // message already there); nothing was stolen or injected.
+            assert!(after[i].polls > before[i].polls, "worker {i} ran nothing");
             assert_eq!(after[i].steals, before[i].steals);
+            assert_eq!(after[i].injections, before[i].injections);
         }
     }
 }

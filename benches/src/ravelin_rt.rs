@@ -107,8 +107,9 @@ thread_local! {
     static THREAD_WAKER: Waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
 }
 
-/// Polls `handle` on this thread, parking between polls, until it is ready.
-fn wait<T>(mut handle: ProcHandle<T>) -> Result<T, JoinError> {
+/// Polls `handle` on this thread, parking between polls, until it is ready: how a
+/// benchmark thread awaits a proc it spawned (pinned, or on another runtime).
+pub fn wait<T>(mut handle: ProcHandle<T>) -> Result<T, JoinError> {
     THREAD_WAKER.with(|waker| {
         let mut cx = Context::from_waker(waker);
         loop {

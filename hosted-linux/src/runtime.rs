@@ -32,7 +32,7 @@ use std::task::Wake;
 use std::thread::{self, JoinHandle, Thread};
 
 use ravelin_kernel::lightproc::JoinError;
-use ravelin_kernel::sched::{Scheduler, SchedulerError};
+use ravelin_kernel::sched::{Scheduler, SchedulerConfig, SchedulerError};
 use ravelin_kernel::supervisor::{Fault, SupervisorSpec, System};
 
 use crate::platform::{LinuxPlatform, PlatformBuilder, PlatformError};
@@ -136,6 +136,7 @@ pub fn run(spec: SupervisorSpec) -> Result<(), RunError> {
 #[derive(Clone, Debug, Default)]
 pub struct RuntimeBuilder {
     platform: PlatformBuilder,
+    scheduler: SchedulerConfig,
 }
 
 impl RuntimeBuilder {
@@ -159,6 +160,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How many times an idle worker looks for work before it parks, while another
+    /// worker is busy (default [`SchedulerConfig::DEFAULT_SPIN`]; `0` parks at once);
+    /// see [`SchedulerConfig::spin`].
+    pub fn spin(mut self, looks: u32) -> Self {
+        self.scheduler = self.scheduler.spin(looks);
+        self
+    }
+
     /// Where sysfs is mounted (default `/sys`).
     pub fn sysfs_root(mut self, root: impl AsRef<Path>) -> Self {
         self.platform = self.platform.sysfs_root(root);
@@ -168,7 +177,8 @@ impl RuntimeBuilder {
     /// Starts the worker threads; returns once every one is pinned and running.
     pub fn build(self) -> Result<Runtime, RuntimeError> {
         let platform = Arc::new(self.platform.build().map_err(RuntimeError::Platform)?);
-        let scheduler = Scheduler::new(platform.clone()).map_err(RuntimeError::Scheduler)?;
+        let scheduler = Scheduler::with_config(platform.clone(), self.scheduler)
+            .map_err(RuntimeError::Scheduler)?;
         let mut runtime = Runtime {
             scheduler,
             platform,

@@ -28,6 +28,13 @@ pub(crate) use core::sync::atomic::fence;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::fence;
 
+// The hint in an idle worker's bounded spin (multi-worker scheduler): under loom, a
+// yield to the model, so that the spin lets the other threads make progress.
+#[cfg(all(not(loom), feature = "alloc"))]
+pub(crate) use core::hint::spin_loop;
+#[cfg(all(loom, feature = "alloc"))]
+pub(crate) use loom::hint::spin_loop;
+
 // What only the multi-worker scheduler (feature `alloc`) uses: the run queue's cursors: two u32 in an AtomicU64 where the target has 64-bit
 // atomics, two u16 in an AtomicU32 elsewhere (thumbv7em has no AtomicU64).
 #[cfg(all(not(loom), feature = "alloc", not(target_has_atomic = "64")))]

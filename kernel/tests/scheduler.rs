@@ -1,5 +1,6 @@
 //! The multi-worker scheduler on real threads: every proc runs exactly once, nothing
-//! starves, shutdown cancels, and idle workers park.
+//! starves, shutdown cancels, idle workers park (after their spin, or at once without
+//! one), and pinned procs run on their worker only.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
@@ -9,7 +10,8 @@ use std::time::Duration as StdDuration;
 
 use ravelin_hal::{Clock, Distance, Instant, Park, Topology, WorkerId};
 use ravelin_kernel::lightproc::ProcHandle;
-use ravelin_kernel::sched::{Scheduler, yield_now};
+use ravelin_kernel::mailbox;
+use ravelin_kernel::sched::{Scheduler, SchedulerConfig, yield_now};
 
 /// A std-threads platform: Condvar parking with token semantics, a flat topology.
 struct ThreadPlatform {
@@ -81,8 +83,12 @@ struct Running {
 }
 
 fn start(workers: usize) -> Running {
+    start_with(workers, SchedulerConfig::new())
+}
+
+fn start_with(workers: usize, config: SchedulerConfig) -> Running {
     let platform = Arc::new(ThreadPlatform::new(workers));
-    let scheduler = Scheduler::new(platform.clone()).unwrap();
+    let scheduler = Scheduler::with_config(platform.clone(), config).unwrap();
     let threads = (0..workers)
         .map(|i| {
             let s = scheduler.clone();
@@ -369,4 +375,108 @@ fn timers_wake_sleeping_procs_on_a_parked_scheduler() {
     assert!(began.elapsed() >= StdDuration::from_millis(30 + 10 + 5));
     assert_eq!(running.scheduler.timers().registered(), 0);
     running.stop();
+}
+
+#[test]
+fn pinned_procs_ping_pong_across_workers_each_on_its_own() {
+    let rounds: u64 = if cfg!(miri) { 20 } else { 10_000 };
+    // With the default spin, without one, and with one so short that it mostly ends in
+    // vain: each hand-over crosses workers, and a worker that spun in vain must still
+    // park and be woken.
+    for spin in [SchedulerConfig::DEFAULT_SPIN, 0, 3] {
+        let running = start_with(2, SchedulerConfig::new().spin(spin));
+        let ids: Vec<_> = running.threads.iter().map(|t| t.thread().id()).collect();
+        let (ping_tx, mut ping_rx) = mailbox::channel::<u64, 4>();
+        let (pong_tx, mut pong_rx) = mailbox::channel::<u64, 4>();
+        let ponger = running.scheduler.spawn_pinned(1, async move {
+            let mut seen = Vec::new();
+            while let Some(n) = ping_rx.recv().await {
+                seen.push(std::thread::current().id());
+                pong_tx.send(n).await.unwrap();
+            }
+            seen
+        });
+        let pinger = running.scheduler.spawn_pinned(0, async move {
+            let mut seen = Vec::new();
+            for i in 0..rounds {
+                ping_tx.send(i).await.unwrap();
+                assert_eq!(pong_rx.recv().await, Some(i));
+                seen.push(std::thread::current().id());
+            }
+            seen
+        });
+        let pinger = join(pinger);
+        let ponger = join(ponger);
+        assert_eq!(pinger.len() as u64, rounds);
+        assert_eq!(ponger.len() as u64, rounds);
+        assert!(pinger.iter().all(|&id| id == ids[0]), "spin {spin}");
+        assert!(ponger.iter().all(|&id| id == ids[1]), "spin {spin}");
+        let scheduler = running.stop();
+        let steals: usize = (0..2).map(|i| scheduler.worker_stats(i).steals).sum();
+        assert_eq!(
+            steals, 0,
+            "nothing to steal: pinned procs stay in pinned queues"
+        );
+    }
+}
+
+#[test]
+fn a_pinned_proc_woken_from_outside_reaches_its_parked_worker() {
+    let running = start(2);
+    let ids: Vec<_> = running.threads.iter().map(|t| t.thread().id()).collect();
+    let open = Arc::new(AtomicBool::new(false));
+    let waker: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+    let (o, w) = (open.clone(), waker.clone());
+    let waiting = running.scheduler.spawn_pinned(
+        1,
+        std::future::poll_fn(move |cx| {
+            if o.load(SeqCst) {
+                return Poll::Ready(std::thread::current().id());
+            }
+            *w.lock().unwrap() = Some(cx.waker().clone());
+            if o.load(SeqCst) {
+                return Poll::Ready(std::thread::current().id());
+            }
+            Poll::Pending
+        }),
+    );
+    // Both workers park (bounded wait: miri and loaded machines are slow).
+    let began = std::time::Instant::now();
+    while running.scheduler.parked_workers() < 2 && began.elapsed() < StdDuration::from_secs(30) {
+        std::thread::sleep(StdDuration::from_millis(1));
+    }
+    open.store(true, SeqCst);
+    if let Some(w) = waker.lock().unwrap().take() {
+        w.wake();
+    }
+    assert_eq!(join(waiting), ids[1]);
+    running.stop();
+}
+
+#[test]
+fn shutdown_cancels_queued_pinned_procs_and_later_pinned_spawns() {
+    let platform = Arc::new(ThreadPlatform::new(2));
+    let scheduler = Scheduler::new(platform.clone()).unwrap();
+    let queued = scheduler.spawn_pinned(1, async { 1 });
+    assert_eq!(scheduler.injected_len(), 0, "a pinned proc is not injected");
+    scheduler.shutdown();
+    assert_cancelled(queued);
+    let after = scheduler.spawn_pinned(0, async {});
+    assert!(
+        after.is_finished(),
+        "a pinned spawn after shutdown is cancelled"
+    );
+    drop((after, scheduler));
+    assert_eq!(
+        Arc::strong_count(&platform),
+        1,
+        "nothing keeps the scheduler alive"
+    );
+}
+
+#[test]
+#[should_panic(expected = "worker 2 out of range")]
+fn spawn_pinned_to_a_worker_the_scheduler_lacks_panics() {
+    let scheduler = Scheduler::new(Arc::new(ThreadPlatform::new(2))).unwrap();
+    drop(scheduler.spawn_pinned(2, async {}));
 }

@@ -1,7 +1,11 @@
 //! loom models of the executors' wake-up protocols: the single-core executor's
 //! push-onto-empty-unparks rule (its intrusive run queue), and the multi-worker
-//! scheduler's announce / re-check / park protocol with its injection queue and stealing.
+//! scheduler's announce / re-check / park protocol with its injection queue and stealing,
+//! the bounded spin before it, and pinned procs woken into their worker's pinned queue.
 //! A lost wake-up shows up as a deadlock (every thread blocked), which loom reports.
+//!
+//! The multi-worker models set a short spin (a look or two): every look is a few more
+//! loads for loom to interleave, and a longer spin adds states, not kinds of race.
 #![cfg(loom)]
 
 use std::future::Future;
@@ -11,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Condvar, Mutex};
 use ravelin_hal::{Clock, Distance, Instant, Park, Topology, WorkerId};
-use ravelin_kernel::sched::{Executor, Scheduler};
+use ravelin_kernel::sched::{Executor, Scheduler, SchedulerConfig};
 use ravelin_loom::{block_on, model};
 
 /// A platform whose park token is a loom `Mutex<bool>` and `Condvar` per worker.
@@ -185,7 +189,11 @@ fn scheduler_two_workers_run_a_stealable_proc_exactly_once() {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(1);
     builder.check(|| {
-        let scheduler = Scheduler::new(std::sync::Arc::new(LoomPlatform::new(2))).unwrap();
+        let scheduler = Scheduler::with_config(
+            std::sync::Arc::new(LoomPlatform::new(2)),
+            SchedulerConfig::new().spin(1),
+        )
+        .unwrap();
         let runs = Arc::new(AtomicUsize::new(0));
         let s = scheduler.clone();
         let r = runs.clone();
@@ -209,6 +217,29 @@ fn scheduler_two_workers_run_a_stealable_proc_exactly_once() {
         assert_eq!(runs.load(SeqCst), 1);
         scheduler.shutdown();
         workers.into_iter().for_each(|w| w.join().unwrap());
+    });
+}
+
+/// A pinned proc woken from outside while its worker spins, announces and parks: the
+/// wake goes to that worker's pinned queue and must reach it (its re-check, or the
+/// unpark of `Idle::wake`). Worker 0 never runs, so worker 1 always spins (another
+/// worker is "awake") before the park protocol.
+#[test]
+fn scheduler_a_pinned_proc_woken_while_its_worker_spins_or_parks_runs_there() {
+    model(|| {
+        let scheduler = Scheduler::with_config(
+            std::sync::Arc::new(LoomPlatform::new(2)),
+            SchedulerConfig::new().spin(2),
+        )
+        .unwrap();
+        let gate = Arc::new(Gate::default());
+        let handle = scheduler.spawn_pinned(1, Wait(gate.clone()));
+        let s = scheduler.clone();
+        let worker = loom::thread::spawn(move || s.run_worker(1));
+        gate.open();
+        block_on(handle).unwrap();
+        scheduler.shutdown();
+        worker.join().unwrap();
     });
 }
 

@@ -13,7 +13,8 @@
 //! Rows, in order: spawn + run + join on one thread; the same on all workers of a
 //! multi-threaded runtime; work stealing (1,000,000 small procs from one worker, once per
 //! round; 100,000 with `--quick`); heap counts; mailbox send + receive on one thread, and
-//! heap counts per message; ping-pong round trips on all workers; supervisor restart
+//! heap counts per message; ping-pong round trips on all workers, then forced across
+//! two workers (pinned procs) against the spinning floor; supervisor restart
 //! latency on all workers (after an `Err` and after a panic); 4 KiB random file reads
 //! at depth 1 and 32; loopback TCP echo, server CPU per round trip; scale (1,000,000
 //! idle procs with 8-slot mailboxes; 100,000 with `--quick`; each runtime once, in a
@@ -30,7 +31,8 @@ use ravelin_benches::workloads::mailbox::{
     self, CrossbeamLoop, RavelinLoop, RavelinProcs, TokioProcs,
 };
 use ravelin_benches::workloads::ping_pong::{
-    self, CrossbeamPingPong, RactorPingPong, RavelinPingPong, TokioPingPong,
+    self, CrossbeamPingPong, RactorPingPong, RavelinCrossWorkers, RavelinPingPong, SpinningFloor,
+    TokioPingPong,
 };
 use ravelin_benches::workloads::restart::{
     self, FailBy, RactorRestart, RavelinRestart, TokioRespawn, silence_panics,
@@ -523,6 +525,30 @@ fn ping_pong_rows(config: &Config) -> (Vec<Row>, String) {
     (rows, note)
 }
 
+/// Ping-pong forced across two workers (pinned procs on pinned workers) against the
+/// spinning floor on the same two CPUs, interleaved; also a note on Ravelin's workers.
+fn cross_worker_row(config: &Config) -> (Row, String) {
+    let mut ravelin = RavelinCrossWorkers::new();
+    let mut floor = SpinningFloor::new();
+    let cpus = floor.cpus();
+    let before = worker_stats(ravelin.runtime().scheduler());
+    let row = timed_row(
+        &format!(
+            "ping-pong per round trip, forced across 2 workers (CPUs {} and {})",
+            cpus[0], cpus[1]
+        ),
+        &mut ravelin,
+        &mut floor,
+        config,
+    );
+    let after = worker_stats(ravelin.runtime().scheduler());
+    let note = format!(
+        "Ravelin ping-pong forced across workers (warm-up included): {}.",
+        worker_share(&before, &after)
+    );
+    (row, note)
+}
+
 /// Supervisor restart latency on all workers, after an `Err` and after a panic (with
 /// the panic hook silenced for every runtime alike).
 fn restart_rows(config: &Config) -> Vec<Row> {
@@ -705,6 +731,8 @@ fn main() {
     rows.extend(mailbox_rows(&config));
     let (ping_pong, ping_pong_note) = ping_pong_rows(&config);
     rows.extend(ping_pong);
+    let (cross, cross_note) = cross_worker_row(&config);
+    rows.push(cross);
     rows.extend(restart_rows(&config));
     rows.extend(file_read_rows(&config));
     rows.extend(tcp_echo_rows(&config));
@@ -744,7 +772,12 @@ fn main() {
          each runs is the runtime's choice (a wake lands on the waker's worker, so the pair \
          mostly shares one: see Ravelin's counters below); crossbeam pings from the \
          benchmark thread to one other OS thread, so each message wakes a thread; ractor (default features) \
-         casts between two actors on Tokio multi_thread({WORKERS}). Restart: {} restarts \
+         casts between two actors on Tokio multi_thread({WORKERS}). Forced across \
+         workers: {} round trips per batch, the pinger pinned to worker 0 and the ponger to \
+         worker 1 (Scheduler::spawn_pinned) of a 2-worker ravelin_linux::Runtime whose \
+         workers are pinned to two CPUs; its peer, the spinning floor, is two threads \
+         pinned to the same CPUs handing a counter back and forth through one atomic, \
+         spinning (no queue, waker or scheduler); both park between batches. Restart: {} restarts \
          per batch of a child that fails on its first poll (returning Err, or panicking \
          under a silenced panic hook shared by all runtimes), until its restarted incarnation \
          first runs; Ravelin one_for_one supervisor, intensity u32::MAX per 1 s, no \
@@ -755,6 +788,7 @@ fn main() {
         mailbox::MESSAGES,
         mailbox::CAPACITY,
         ping_pong::ROUND_TRIPS,
+        ping_pong::CROSS_ROUND_TRIPS,
         restart::RESTARTS,
     );
     println!(
@@ -775,5 +809,6 @@ fn main() {
     );
     println!("{steal_note}");
     println!("{ping_pong_note}");
+    println!("{cross_note}");
     println!("Took {:.1} s.", started.elapsed().as_secs_f64());
 }

@@ -20,22 +20,46 @@
 //! proc or task spawned per batch on a worker (Ravelin, Tokio: one spawn per
 //! [`ROUND_TRIPS`] round trips), or a long-lived actor told to start (ractor).
 //!
+//! Forced across workers, [`CROSS_ROUND_TRIPS`] round trips per batch:
+//!
+//! - [`RavelinCrossWorkers`]: the pinger pinned to worker 0 and the ponger to worker 1
+//!   ([`Scheduler::spawn_pinned`]) of a [`Runtime`] whose 2 workers are pinned to the
+//!   first two allowed CPUs, over the same mailboxes; every message crosses workers, and
+//!   a worker that runs out of work spins briefly before it parks;
+//! - [`SpinningFloor`]: what a round trip between two cores costs at the least: two
+//!   threads pinned to the same two CPUs hand a counter back and forth through one
+//!   atomic, spinning, with no queue, waker or scheduler.
+//!
+//! Both park between batches (the floor's threads block on a channel, Ravelin's workers
+//! park after their spin), so interleaved samples do not steal each other's cores, and
+//! both start each batch from a blocked benchmark thread and wake it at the end.
+//!
 //! [`Scheduler`]: ravelin_kernel::sched::Scheduler
+//! [`Scheduler::spawn_pinned`]: ravelin_kernel::sched::Scheduler::spawn_pinned
 
+use std::hint::spin_loop;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use ravelin_kernel::mailbox::{self, Receiver, Sender};
+use ravelin_linux::Runtime;
 
 use super::{WORKERS, Workload};
 use crate::peer_rt::tokio_multi_thread;
-use crate::ravelin_rt::RavelinRuntime;
+use crate::ravelin_rt::{RavelinRuntime, wait};
 
 /// Round trips per batch, the same for every system.
 pub const ROUND_TRIPS: usize = 1_000;
 
 /// Capacity of every channel.
 pub const CAPACITY: usize = 64;
+
+/// Round trips per batch forced across workers (and of the spinning floor): enough that
+/// starting and ending a batch (two or three thread wake-ups) is a few ns per round trip.
+pub const CROSS_ROUND_TRIPS: usize = 10_000;
 
 /// Ravelin: two procs on the work-stealing scheduler.
 #[derive(Debug)]
@@ -168,6 +192,203 @@ impl Workload for TokioPingPong {
         });
         self.ends = Some(ends);
         done
+    }
+}
+
+/// Ravelin, forced across workers: pinger pinned to worker 0, ponger to worker 1.
+#[derive(Debug)]
+pub struct RavelinCrossWorkers {
+    runtime: Runtime,
+    ends: Option<(Sender<u64, CAPACITY>, Receiver<u64, CAPACITY>)>,
+}
+
+impl RavelinCrossWorkers {
+    /// A workload with its runtime started (2 workers pinned to the first two allowed
+    /// CPUs, the default spin) and its ponger spawned on worker 1.
+    ///
+    /// # Panics
+    /// If the runtime cannot be built (fewer than two CPUs allowed, pinning refused).
+    pub fn new() -> Self {
+        let runtime = Runtime::builder()
+            .workers(2)
+            .pin(true)
+            .build()
+            .expect("a runtime of 2 pinned workers");
+        let (ping_tx, mut ping_rx) = mailbox::channel::<u64, CAPACITY>();
+        let (pong_tx, pong_rx) = mailbox::channel::<u64, CAPACITY>();
+        runtime
+            .scheduler()
+            .spawn_pinned(1, async move {
+                while let Some(n) = ping_rx.recv().await {
+                    if pong_tx.send(n).await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .detach();
+        Self {
+            runtime,
+            ends: Some((ping_tx, pong_rx)),
+        }
+    }
+
+    /// The runtime, for its workers' counters and CPUs.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+}
+
+impl Default for RavelinCrossWorkers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Workload for RavelinCrossWorkers {
+    fn name(&self) -> &'static str {
+        "Ravelin pinned procs on 2 pinned workers, mailbox"
+    }
+
+    fn elements(&self) -> usize {
+        CROSS_ROUND_TRIPS
+    }
+
+    fn run_batch(&mut self) -> usize {
+        let (ping, mut pong) = self.ends.take().expect("pinger ends");
+        let pinger = self.runtime.scheduler().spawn_pinned(0, async move {
+            for i in 0..CROSS_ROUND_TRIPS as u64 {
+                ping.send(i).await.expect("ponger gone");
+                assert_eq!(pong.recv().await, Some(i), "pong lost or wrong");
+            }
+            (ping, pong)
+        });
+        self.ends = Some(wait(pinger).expect("pinger failed"));
+        CROSS_ROUND_TRIPS
+    }
+}
+
+/// The spinning floor: two threads pinned to two CPUs ping-pong through one atomic.
+#[derive(Debug)]
+pub struct SpinningFloor {
+    /// Starts a batch on each thread (pinger, ponger); dropped to stop them.
+    start: Option<[mpsc::Sender<()>; 2]>,
+    /// The pinger's "batch done".
+    done: mpsc::Receiver<()>,
+    threads: Vec<JoinHandle<()>>,
+    cpus: [usize; 2],
+}
+
+/// The ball's value once the pinger has finished a batch; the ponger answers `IDLE`.
+const FLOOR_DONE: u64 = u64::MAX;
+/// The ball between batches.
+const FLOOR_IDLE: u64 = 0;
+
+impl SpinningFloor {
+    /// Starts the pinger and ponger threads, pinned to the first two allowed CPUs (those
+    /// [`RavelinCrossWorkers`]' workers are pinned to), each blocked until a batch.
+    ///
+    /// # Panics
+    /// If fewer than two CPUs are allowed, or a thread cannot be spawned or pinned.
+    pub fn new() -> Self {
+        let allowed = ravelin_linux::topology::allowed_cpus().expect("the allowed CPUs");
+        assert!(allowed.len() >= 2, "the floor needs two CPUs: {allowed:?}");
+        let cpus = [allowed[0], allowed[1]];
+        // The ball: odd = a ping in flight, even = answered.
+        let ball = Arc::new(AtomicU64::new(FLOOR_IDLE));
+        let (done_tx, done) = mpsc::channel();
+        let (ping_start, ping_batches) = mpsc::channel::<()>();
+        let (pong_start, pong_batches) = mpsc::channel::<()>();
+        let pin = |cpu: usize| {
+            ravelin_linux::topology::pin_current_thread(cpu)
+                .unwrap_or_else(|e| panic!("pin a floor thread to CPU {cpu}: {e}"))
+        };
+        let b = ball.clone();
+        let pinger = std::thread::Builder::new()
+            .name("floor-pinger".into())
+            .spawn(move || {
+                pin(cpus[0]);
+                for () in ping_batches {
+                    for i in 0..CROSS_ROUND_TRIPS as u64 {
+                        b.store(2 * i + 1, Ordering::Release);
+                        while b.load(Ordering::Acquire) != 2 * i + 2 {
+                            spin_loop();
+                        }
+                    }
+                    // Wait for the ponger to leave its spin before reporting the batch.
+                    b.store(FLOOR_DONE, Ordering::Release);
+                    while b.load(Ordering::Acquire) != FLOOR_IDLE {
+                        spin_loop();
+                    }
+                    if done_tx.send(()).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("spawn the floor pinger");
+        let ponger = std::thread::Builder::new()
+            .name("floor-ponger".into())
+            .spawn(move || {
+                pin(cpus[1]);
+                for () in pong_batches {
+                    loop {
+                        let v = ball.load(Ordering::Acquire);
+                        if v == FLOOR_DONE {
+                            ball.store(FLOOR_IDLE, Ordering::Release);
+                            break;
+                        }
+                        if v % 2 == 1 {
+                            ball.store(v + 1, Ordering::Release);
+                        } else {
+                            spin_loop();
+                        }
+                    }
+                }
+            })
+            .expect("spawn the floor ponger");
+        Self {
+            start: Some([ping_start, pong_start]),
+            done,
+            threads: vec![pinger, ponger],
+            cpus,
+        }
+    }
+
+    /// The CPUs of the pinger and the ponger.
+    pub fn cpus(&self) -> [usize; 2] {
+        self.cpus
+    }
+}
+
+impl Default for SpinningFloor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Workload for SpinningFloor {
+    fn name(&self) -> &'static str {
+        "spinning floor: 2 pinned threads, 1 atomic"
+    }
+
+    fn elements(&self) -> usize {
+        CROSS_ROUND_TRIPS
+    }
+
+    fn run_batch(&mut self) -> usize {
+        for start in self.start.as_ref().expect("floor threads running") {
+            start.send(()).expect("floor thread gone");
+        }
+        self.done.recv().expect("floor pinger gone");
+        CROSS_ROUND_TRIPS
+    }
+}
+
+impl Drop for SpinningFloor {
+    fn drop(&mut self) {
+        drop(self.start.take()); // both threads' batch loops end
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -398,17 +619,41 @@ mod tests {
 
     #[test]
     fn every_round_trip_completes() {
-        let workloads: [fn() -> Box<dyn Workload>; 4] = [
+        let workloads: [fn() -> Box<dyn Workload>; 6] = [
             || Box::new(RavelinPingPong::new()),
             || Box::new(TokioPingPong::new()),
             || Box::new(CrossbeamPingPong::new()),
             || Box::new(RactorPingPong::new()),
+            || Box::new(RavelinCrossWorkers::new()),
+            || Box::new(SpinningFloor::new()),
         ];
         for make in workloads {
             let mut workload = make();
             for _ in 0..3 {
-                assert_eq!(workload.run_batch(), ROUND_TRIPS, "{}", workload.name());
+                let elements = workload.elements();
+                assert_eq!(workload.run_batch(), elements, "{}", workload.name());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod cross_worker_tests {
+    use super::*;
+
+    #[test]
+    fn the_pinned_pair_stays_on_its_two_workers() {
+        let mut workload = RavelinCrossWorkers::new();
+        let scheduler = workload.runtime().scheduler().clone();
+        let before: Vec<_> = (0..2).map(|i| scheduler.worker_stats(i)).collect();
+        workload.run_batch();
+        let after: Vec<_> = (0..2).map(|i| scheduler.worker_stats(i)).collect();
+        for i in 0..2 {
+            // Each worker ran its proc (how often depends on how often a recv found its
+            // message already there); nothing was stolen or injected.
+            assert!(after[i].polls > before[i].polls, "worker {i} ran nothing");
+            assert_eq!(after[i].steals, before[i].steals);
+            assert_eq!(after[i].injections, before[i].injections);
         }
     }
 }

@@ -20,6 +20,16 @@
 //! an unpark that comes before the park is remembered as the HAL's park token. Only one
 //! worker is woken per published batch of work, so a burst of spawns does not wake every
 //! worker at once; a woken worker that finds more than it needs wakes the next one.
+//!
+//! Work that only one worker may run (a pinned proc, in that worker's pinned queue) is
+//! published the same way, then [`Idle::wake`] clears that worker's bit, if set, for
+//! the caller to unpark it: the same two fences, the worker's re-check covering its own
+//! pinned queue.
+//!
+//! Before announcing, an idle worker may spin: look for work a bounded number of times
+//! while some other worker is awake (see `Worker::spin`). The spin only loads; it sets no
+//! bit and skips no step of the protocol above, so whatever it misses the announce and
+//! re-check still catch.
 
 use crate::sync::{AtomicUsize, Ordering, fence};
 
@@ -78,6 +88,24 @@ impl Idle {
         }
     }
 
+    /// After publishing work only worker `index` may run: clears its bit and returns
+    /// true if it was parked (or about to park), for the caller to unpark it.
+    pub(crate) fn wake(&self, index: usize) -> bool {
+        fence(Ordering::SeqCst);
+        let bit = 1 << index;
+        // Only a worker that announced needs an unpark: a running one re-checks its
+        // queues before it parks.
+        self.parked.load(Ordering::SeqCst) & bit != 0
+            && self.parked.fetch_and(!bit, Ordering::SeqCst) & bit != 0
+    }
+
+    /// True if every worker of `workers` other than `index` has announced (a snapshot,
+    /// for the spin heuristic only: no wake-up depends on it).
+    pub(crate) fn all_parked_but(&self, index: usize, workers: usize) -> bool {
+        let others = !(1 << index) & (usize::MAX >> (usize::BITS as usize - workers));
+        self.parked.load(Ordering::Relaxed) & others == others
+    }
+
     /// Every parked worker, clearing all bits (for shutdown).
     pub(crate) fn take_all(&self) -> usize {
         self.parked.swap(0, Ordering::SeqCst)
@@ -109,5 +137,35 @@ mod tests {
         idle.announce(5);
         assert_eq!(idle.take_all(), 1 << 5);
         assert_eq!(idle.parked(), 0);
+    }
+
+    #[test]
+    fn wakes_a_given_worker_only_if_it_announced() {
+        let idle = Idle::new();
+        assert!(!idle.wake(2));
+        idle.announce(2);
+        idle.announce(4);
+        assert!(idle.wake(2));
+        assert!(!idle.wake(2), "the bit was cleared");
+        assert_eq!(idle.worker_to_wake(), Some(4));
+    }
+
+    #[test]
+    fn all_parked_but_ignores_the_asking_worker() {
+        let idle = Idle::new();
+        assert!(idle.all_parked_but(0, 1), "a lone worker has no one else");
+        assert!(!idle.all_parked_but(0, 3));
+        idle.announce(1);
+        assert!(!idle.all_parked_but(0, 3));
+        idle.announce(2);
+        assert!(idle.all_parked_but(0, 3));
+        assert!(!idle.all_parked_but(1, 3), "worker 0 is awake");
+        idle.announce(0);
+        assert!(idle.all_parked_but(1, 3));
+        let all = Idle::new();
+        (0..MAX_WORKERS)
+            .filter(|&i| i != 7)
+            .for_each(|i| all.announce(i));
+        assert!(all.all_parked_but(7, MAX_WORKERS));
     }
 }

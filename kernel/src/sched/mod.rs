@@ -7,7 +7,9 @@
 //!   the order of the platform's topology.
 //!
 //! Every executor parks its idle workers through the HAL's `Park`, so an idle system
-//! does no work and wakes for nothing but work or a timer deadline.
+//! does no work and wakes for nothing but work or a timer deadline. The [`Scheduler`]'s
+//! workers spin briefly first while another worker is busy ([`SchedulerConfig::spin`]);
+//! the [`Executor`] parks at once.
 
 mod executor;
 #[cfg(feature = "alloc")]
@@ -47,7 +49,7 @@ mod yield_now;
 pub(crate) use executor::not_initialised;
 pub use executor::{AlreadyInit, Executor, Spawner};
 #[cfg(feature = "alloc")]
-pub use scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Scheduler, SchedulerError};
+pub use scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Scheduler, SchedulerConfig, SchedulerError};
 #[cfg(feature = "alloc")]
 pub use spawn::Spawn;
 #[cfg(feature = "alloc")]

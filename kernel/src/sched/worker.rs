@@ -1,18 +1,31 @@
 //! [`Worker`]: the loop one thread of a [`Scheduler`](super::Scheduler) runs.
 //!
 //! ```text
-//!        +--> shutdown? --yes--> cancel what is left in the LIFO slot and local queue
-//!        |       | no
+//!        +--> shutdown? --yes--> cancel what is left in the LIFO slot, local queue
+//!        |       | no            and pinned queue
 //!        |   every INJECT_INTERVAL polls: the platform's events (IO completions),
-//!        |   due timers, then the injection queue first; else the next proc from the
-//!        |   LIFO slot (at most MAX_LIFO_POLLS in a row), local queue, injection
-//!        |   queue, then steal half of a victim's queue, nearest victims first
+//!        |   due timers, then the pinned and injection queues first (each first in
+//!        |   turn, so that neither starves the other); else the next
+//!        |   proc from the LIFO slot (at most MAX_LIFO_POLLS in a row), local queue,
+//!        |   pinned queue, injection queue, then steal half of a victim's queue,
+//!        |   nearest victims first
 //!        |       |
 //!        |   found? --yes--> run it (one poll) ----------------------------+
+//!        |       | no                                                     |
+//!        |   spin: look again, up to `spin` times, while another worker   |
+//!        |   is awake; work seen? --yes-----------------------------------+
 //!        |       | no                                                     |
 //!        |   announce idle; look once more; park until unparked           |
 //!        +-------+--------------------------------------------------------+
 //! ```
+//!
+//! The spin only reads what the re-check after the announce reads (the pinned queue,
+//! the injection queue, the other workers' queues), so it is an extra look before the
+//! park protocol of `idle`, never a replacement for it: a worker that spins in vain parks
+//! exactly as it would have without spinning. It is bounded by a count, not the clock
+//! (which a test platform may hold still), and skipped when every other worker has
+//! announced a park, so the last worker to go idle parks at once and an idle scheduler
+//! uses no CPU.
 //!
 //! While a worker runs a proc, a thread-local points at it, so that procs spawned or
 //! woken by that proc go to this worker's LIFO slot or local queue without touching any
@@ -28,7 +41,7 @@ use super::scheduler::{INJECT_INTERVAL, MAX_LIFO_POLLS, Shared};
 use crate::lightproc::Runnable;
 #[cfg(feature = "std")]
 use crate::lightproc::ScheduleReason;
-use crate::sync::Ordering;
+use crate::sync::{Ordering, spin_loop};
 
 /// One worker's private state, on its thread's stack while it runs.
 pub(crate) struct Worker<'a> {
@@ -80,12 +93,15 @@ impl<'a> Worker<'a> {
             }
         }
         // Shutdown: cancel what is left (dropping a Runnable cancels its proc). The
-        // injection queue is closed first, so anything scheduled from now on, by these
-        // cancellations or by anyone, is cancelled at once instead of queued.
+        // injection and pinned queues are closed first, so anything scheduled from now
+        // on, by these cancellations or by anyone, is cancelled at once instead of queued.
+        let pinned = &self.shared.pinned[self.index];
         self.shared.inject.close();
+        pinned.close();
         drop(self.lifo.take());
         self.local.borrow_mut().drain().for_each(drop);
         self.shared.inject.pop_batch(usize::MAX).for_each(drop);
+        pinned.pop_batch(usize::MAX).for_each(drop);
     }
 
     fn next_proc(&self) -> Option<Runnable> {
@@ -97,8 +113,13 @@ impl<'a> Worker<'a> {
             // waits behind a worker that always has work.
             self.shared.platform.poll_events(WorkerId::new(self.index));
             self.fire_timers();
-            if let Some(runnable) = self.take_injected() {
-                return Some(runnable);
+            let found = if (tick / INJECT_INTERVAL).is_multiple_of(2) {
+                self.take_pinned().or_else(|| self.take_injected())
+            } else {
+                self.take_injected().or_else(|| self.take_pinned())
+            };
+            if found.is_some() {
+                return found;
             }
         }
         if let Some(runnable) = self.lifo.take() {
@@ -113,8 +134,14 @@ impl<'a> Worker<'a> {
         self.lifo_streak.set(0);
         let popped = self.local.borrow_mut().pop();
         popped
+            .or_else(|| self.take_pinned())
             .or_else(|| self.take_injected())
             .or_else(|| self.steal())
+    }
+
+    /// Takes the proc at the front of this worker's pinned queue.
+    fn take_pinned(&self) -> Option<Runnable> {
+        self.shared.pinned[self.index].pop()
     }
 
     /// Takes a fair share of the injection queue: one proc to run now and, under the
@@ -176,11 +203,15 @@ impl<'a> Worker<'a> {
         self.shared.timers.process(self.shared.platform.now())
     }
 
-    /// Fires due timers, announces idleness, looks once more, and parks until work comes
-    /// or the next timer is due (see `idle` for why no wake-up can be lost). Every idle
+    /// Spins (looks for work a bounded number of times), then fires due timers,
+    /// announces idleness, looks once more, and parks until work comes or the next
+    /// timer is due (see `idle` for why no wake-up can be lost). Every idle
     /// worker sleeps until the same earliest deadline; the first to wake fires it.
     fn park(&self) {
         let shared = self.shared;
+        if self.spin() {
+            return; // work appeared: take it
+        }
         if self.fire_timers() > 0 {
             return; // procs were woken: run them
         }
@@ -198,8 +229,29 @@ impl<'a> Worker<'a> {
         shared.idle.unannounce(self.index);
     }
 
+    /// Looks for work up to `spin` times, with a spin-loop hint between looks, while
+    /// some other worker is awake; true as soon as work is visible or shutdown began.
+    /// Loads only.
+    fn spin(&self) -> bool {
+        let shared = self.shared;
+        let workers = shared.queues.len();
+        for _ in 0..shared.spin {
+            if shared.idle.all_parked_but(self.index, workers) {
+                return false; // no worker left to hand us work: park now
+            }
+            if self.work_visible() || shared.shutdown.load(Ordering::Relaxed) {
+                return true;
+            }
+            spin_loop();
+        }
+        false
+    }
+
+    /// True if this worker's pinned queue, the injection queue or another worker's
+    /// queue holds a proc (a snapshot).
     fn work_visible(&self) -> bool {
-        !self.shared.inject.is_empty()
+        !self.shared.pinned[self.index].is_empty()
+            || !self.shared.inject.is_empty()
             || self
                 .shared
                 .queues

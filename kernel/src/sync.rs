@@ -35,8 +35,9 @@ pub(crate) use core::hint::spin_loop;
 #[cfg(all(loom, feature = "alloc"))]
 pub(crate) use loom::hint::spin_loop;
 
-// What only the multi-worker scheduler (feature `alloc`) uses: the run queue's cursors: two u32 in an AtomicU64 where the target has 64-bit
-// atomics, two u16 in an AtomicU32 elsewhere (thumbv7em has no AtomicU64).
+// What only the multi-worker scheduler (feature `alloc`) uses: the run queue's cursors,
+// two u32 in an AtomicU64 where the target has 64-bit atomics, two u16 in an AtomicU32
+// elsewhere (thumbv7em has no AtomicU64).
 #[cfg(all(not(loom), feature = "alloc", not(target_has_atomic = "64")))]
 pub(crate) use core::sync::atomic::AtomicU16;
 #[cfg(all(not(loom), feature = "alloc"))]

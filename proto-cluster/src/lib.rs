@@ -10,4 +10,5 @@ pub mod envelope;
 pub mod membership;
 pub mod node;
 pub mod remote;
+mod stop;
 pub mod wake_queue;

@@ -19,6 +19,7 @@ use ravelin_kernel::supervisor::ChildContext;
 
 use crate::membership::MembershipLayer;
 use crate::remote::{DecodeError, EncodeError, RemoteMessage, RemoteNode, Request};
+use crate::stop::unless_stopped;
 
 /// The name the echo service is served under.
 pub const ECHO: &str = "echo";
@@ -160,7 +161,7 @@ pub async fn probe(
     let mut round = 0u64;
     loop {
         let tick = ctx.timers().sleep(Duration::from_secs(1));
-        if until(stop.as_mut(), tick).await.is_none() {
+        if unless_stopped(stop.as_mut(), tick).await.is_none() {
             return Ok(());
         }
         round += 1;
@@ -176,7 +177,7 @@ pub async fn probe(
             let sent = EchoMessage(round.to_be_bytes().to_vec());
             let start = Instant::now();
             let ask = echo.ask(sent.clone(), Duration::from_millis(500));
-            match until(stop.as_mut(), ask).await {
+            match unless_stopped(stop.as_mut(), ask).await {
                 None => return Ok(()),
                 Some(Ok(reply)) if reply == sent => {
                     stats.probes_ok.fetch_add(1, Relaxed);
@@ -189,20 +190,4 @@ pub async fn probe(
             }
         }
     }
-}
-
-/// `work`'s output, or `None` if `stop` completes first.
-async fn until<S, W>(mut stop: core::pin::Pin<&mut S>, work: W) -> Option<W::Output>
-where
-    S: Future<Output = ()>,
-    W: Future,
-{
-    let mut work = pin!(work);
-    poll_fn(|cx| {
-        if stop.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        work.as_mut().poll(cx).map(Some)
-    })
-    .await
 }

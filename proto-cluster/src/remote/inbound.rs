@@ -7,10 +7,8 @@
 //! one that said hello, or a payload that does not decode. Each such close is counted
 //! in [`RemoteSnapshot::rejected`](super::RemoteSnapshot::rejected).
 
-use core::future::{Future, poll_fn};
-use core::pin::{Pin, pin};
+use core::pin::pin;
 use core::sync::atomic::Ordering::Relaxed;
-use core::task::Poll;
 use std::sync::Arc;
 
 use ravelin_kernel::supervisor::{ChildContext, ChildSpec, Restart};
@@ -22,25 +20,13 @@ use super::node::{Answer, Inner};
 use super::stats::bump;
 use super::stream::{FrameReader, ReadError, append_frame};
 use crate::envelope::{Identity, Rejection};
-
-/// `work`'s output, or `None` once `stop` completes.
-async fn unless<F: Future>(stop: Pin<&mut impl Future<Output = ()>>, work: F) -> Option<F::Output> {
-    let mut stop = stop;
-    let mut work = pin!(work);
-    poll_fn(|cx| {
-        if stop.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        work.as_mut().poll(cx).map(Some)
-    })
-    .await
-}
+use crate::stop::unless_stopped;
 
 /// Accepts connections and starts a reader for each, up to the configured number open
 /// at once.
 pub(crate) async fn accept_loop(inner: Arc<Inner>, ctx: ChildContext) -> Result<(), RemoteError> {
     let mut stop = pin!(ctx.stopping());
-    while let Some(accepted) = unless(stop.as_mut(), inner.listener.accept()).await {
+    while let Some(accepted) = unless_stopped(stop.as_mut(), inner.listener.accept()).await {
         let (stream, _) = accepted.map_err(RemoteError::Accept)?;
         if inner.open_connections.load(Relaxed) >= inner.config.max_connections {
             bump(&inner.stats.over_limit);
@@ -99,7 +85,7 @@ async fn serve(inner: &Arc<Inner>, stream: &Arc<TcpStream>, ctx: &ChildContext) 
     let timers = ctx.timers();
     // The hello, within the connect timeout.
     let first = timers.timeout(inner.config.connect_timeout, reader.next());
-    let peer = match unless(stop.as_mut(), first).await {
+    let peer = match unless_stopped(stop.as_mut(), first).await {
         None => return Close::Quiet,
         Some(Err(_)) => return Close::Rejected,
         Some(Ok(Err(ReadError::Closed))) => return Close::Quiet,
@@ -121,12 +107,12 @@ async fn serve(inner: &Arc<Inner>, stream: &Arc<TcpStream>, ctx: &ChildContext) 
         return Close::Quiet;
     }
     let answered = timers.timeout(inner.config.write_timeout, stream.write_all(out));
-    match unless(stop.as_mut(), answered).await {
+    match unless_stopped(stop.as_mut(), answered).await {
         Some(Ok((Ok(()), _))) => {}
         _ => return Close::Quiet,
     }
     loop {
-        let packet = match unless(stop.as_mut(), reader.next()).await {
+        let packet = match unless_stopped(stop.as_mut(), reader.next()).await {
             None | Some(Err(ReadError::Closed | ReadError::Io(_))) => return Close::Quiet,
             Some(Err(ReadError::BadLength(_))) => return Close::Rejected,
             Some(Ok(packet)) => packet,
